@@ -1,0 +1,64 @@
+"""A staged record as the exact `/clients/batch` item (ARTU_CONTRACT.md, "A client object").
+
+Only the contract's field names, nested as on the reference page; nothing empty is sent. The record's
+local UUID always travels in `metadata[ARTU_RECORD_METADATA_KEY]` so an ambiguous attempt can be
+reconciled with `GET /clients/metadata/{key}/{value}`.
+"""
+
+from typing import Any
+
+from django.conf import settings
+
+from onboarding.models import AV_FIELDS, ClientRecord
+
+
+def _filled(value: Any) -> bool:
+    return value not in (None, "", [], {})
+
+
+def _compact(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in mapping.items() if _filled(value)}
+
+
+def _scope_data_mx(record: ClientRecord) -> dict[str, Any]:
+    actividades: dict[str, dict[str, str]] = {}
+    for code, field in AV_FIELDS.items():
+        if getattr(record, field):
+            # Only AVI carries a field (the client's username on the virtual-asset platform).
+            actividades[code] = _compact({"username": record.avi_username.strip()}) if code == "AVI" else {}
+    transmisor = _compact(
+        {
+            "numeroCuenta": record.cnbv_numero_cuenta.strip(),
+            "claveSujetoObligado": record.cnbv_clave_sujeto_obligado.strip(),
+        }
+    )
+    mx = _compact({"rfc": record.rfc.strip(), "curp": record.curp.strip()})
+    if actividades:
+        mx["actividadVulnerable"] = actividades
+    if transmisor:
+        mx["cnbv"] = {"TRANSMISOR": transmisor}
+    return mx
+
+
+def record_to_item(record: ClientRecord) -> dict[str, Any]:
+    """The Artu client object for `record`: contract field names only, empty values left out."""
+    metadata = {str(key): value for key, value in (record.metadata or {}).items()}
+    # The reserved key always carries the record's own UUID, whatever the metadata typed in says.
+    metadata[settings.ARTU_RECORD_METADATA_KEY] = str(record.uuid)
+    item = _compact(
+        {
+            "type": record.client_type,
+            "name": record.name.strip(),
+            "middleName": record.middle_name.strip(),
+            "lastName": record.last_name.strip(),
+            "birthDate": record.birth_date.isoformat() if record.birth_date else None,
+            "nationalities": record.nationalities.strip(),
+            "scopes": list(dict.fromkeys(record.scopes or [])),
+            "externalId": record.external_id.strip(),
+            "metadata": metadata,
+        }
+    )
+    scope_data = _compact({"MX": _scope_data_mx(record), "US": record.us_scope_data})
+    if scope_data:
+        item["scopeData"] = scope_data
+    return item

@@ -1,0 +1,139 @@
+"""Forms: field declarations and widgets; rules live in validation.py."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from onboarding.models import AV_FIELDS, ClientRecord
+from onboarding.validation import (
+    FIELD_LABELS,
+    KNOWN_SCOPES,
+    Severity,
+    normalize_curp,
+    normalize_nationalities,
+    normalize_rfc,
+    normalize_text,
+    validate_record,
+)
+
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
+TEXT_FIELDS = ("name", "middle_name", "last_name", "external_id", "avi_username",
+               "cnbv_numero_cuenta", "cnbv_clave_sujeto_obligado")
+
+
+class OptionalJSONField(forms.JSONField):
+    """A JSON text area that shows nothing, rather than `null` or `{}`, when there is no value."""
+
+    def prepare_value(self, value):
+        if value in (None, "", {}, []):
+            return ""
+        return super().prepare_value(value)
+
+    def bound_data(self, data, initial):
+        return "" if data in (None, "") else super().bound_data(data, initial)
+
+
+class ClientRecordForm(forms.ModelForm):
+    """Every field of an Artu `/clients/batch` item, grouped as compliance staff think of them."""
+
+    birth_date = forms.DateField(
+        label=_("Birth date (persons) or incorporation date (companies)"),
+        required=False,
+        input_formats=DATE_INPUT_FORMATS,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
+        required=False,
+        choices=[(s, s) for s in KNOWN_SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    metadata = OptionalJSONField(
+        label=_("Metadata (JSON object)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "mono"}),
+    )
+    us_scope_data = OptionalJSONField(
+        label=_("US scope data (JSON)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "mono"}),
+    )
+    # Wider than the stored value: spaces and dashes typed by the user are removed before the length check.
+    rfc = forms.CharField(label="RFC", required=False, max_length=30,
+                          help_text=_("13 characters for a person, 12 for a company. Spaces and dashes are removed."),
+                          widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "maxlength": 30}))
+    curp = forms.CharField(label="CURP", required=False, max_length=40, help_text=_("18 characters, persons only."),
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "maxlength": 40}))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    groups = (
+        (_("Identity"), ("client_type", "name", "middle_name", "last_name", "birth_date", "nationalities",
+                         "external_id")),
+        (_("Mexico: RFC and CURP"), ("rfc", "curp")),
+        (_("Actividades vulnerables (LFPIORPI art. 17)"), (*AV_FIELDS.values(), "avi_username")),
+        (_("CNBV: money transmitter"), ("cnbv_numero_cuenta", "cnbv_clave_sujeto_obligado")),
+        (_("Scopes and other data"), ("scopes_override", "scopes", "metadata", "us_scope_data")),
+    )
+
+    class Meta:
+        model = ClientRecord
+        fields = (
+            "client_type", "name", "middle_name", "last_name", "birth_date", "nationalities", "external_id",
+            "rfc", "curp", *AV_FIELDS.values(), "avi_username", "cnbv_numero_cuenta",
+            "cnbv_clave_sujeto_obligado", "scopes_override", "scopes", "metadata", "us_scope_data",
+        )
+        widgets = {
+            "client_type": forms.RadioSelect,
+            "nationalities": forms.TextInput(attrs={"placeholder": "MX", "class": "mono"}),
+        }
+        help_texts = {
+            "name": _("Given name(s) of a person; legal name (razón social) of a company or trust."),
+            "last_name": _("Apellido paterno and apellido materno, in that order."),
+            "nationalities": _("ISO country codes separated by commas, e.g. MX or MX, US."),
+            "avi_username": _("The client's username on the virtual-asset platform."),
+            "scopes_override": _("Leave unticked to derive the scopes from the data above."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.warnings = []
+        for name, field in self.fields.items():
+            if name in FIELD_LABELS and name not in ("birth_date",):
+                field.label = FIELD_LABELS[name]
+        self.fields["client_type"].choices = self.fields["client_type"].choices[1:]
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+
+    def grouped_fields(self):
+        return [(title, [self[name] for name in names]) for title, names in self.groups]
+
+    def clean_rfc(self):
+        return normalize_rfc(self.cleaned_data.get("rfc"))
+
+    def clean_curp(self):
+        return normalize_curp(self.cleaned_data.get("curp"))
+
+    def clean_nationalities(self):
+        return normalize_nationalities(self.cleaned_data.get("nationalities"))
+
+    def clean_metadata(self):
+        return self.cleaned_data.get("metadata") or {}
+
+    def clean(self):
+        data = super().clean()
+        for name in TEXT_FIELDS:
+            if name in data:
+                data[name] = normalize_text(data[name])
+        data["scopes"] = list(data.get("scopes") or [])
+        for problem in validate_record(data):
+            target = problem.field if problem.field in self.fields else None
+            if problem.severity == Severity.ERROR:
+                if target is None or target in self.errors:
+                    self.add_error(None, problem.message)
+                else:
+                    self.add_error(target, problem.message)
+            else:
+                self.warnings.append(problem)
+        return data
+
+    def record_data(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k != "version"}

@@ -1,0 +1,33 @@
+from onboarding.models.audit import AuditAction, AuditChainHead, AuditEvent, AuditVerification
+from onboarding.models.records import (
+    AV_FIELDS,
+    DATA_FIELDS,
+    ActividadVulnerable,
+    ClientRecord,
+    ClientType,
+    RecordStatus,
+)
+from onboarding.models.submissions import ArtuEnvironment, BatchState, Submission, SubmissionBatch, SubmissionStatus
+from onboarding.models.uploads import SavedMapping, Upload, UploadFormat, UploadStatus
+
+__all__ = [
+    "ArtuEnvironment",
+    "BatchState",
+    "SavedMapping",
+    "Submission",
+    "SubmissionBatch",
+    "SubmissionStatus",
+    "Upload",
+    "UploadFormat",
+    "UploadStatus",
+    "AV_FIELDS",
+    "DATA_FIELDS",
+    "ActividadVulnerable",
+    "AuditAction",
+    "AuditChainHead",
+    "AuditEvent",
+    "AuditVerification",
+    "ClientRecord",
+    "ClientType",
+    "RecordStatus",
+]

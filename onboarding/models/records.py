@@ -1,0 +1,178 @@
+"""The staged client record: every field of an Artu `/clients/batch` item, plus review state."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ClientType(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual (persona física)")
+    COMPANY = "company", _("Company (persona moral)")
+    TRUST = "trust", _("Trust (fideicomiso)")
+
+
+class RecordStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    SUBMITTING = "submitting", _("Submitting")
+    SUBMITTED = "submitted", _("Submitted")
+    FAILED = "failed", _("Failed")
+
+
+class ActividadVulnerable(models.TextChoices):
+    """LFPIORPI art. 17 vulnerable activities, keyed as Artu's `scopeData.MX.actividadVulnerable`."""
+
+    ARI = "ARI", _("ARI · Real-estate leasing")
+    AVI = "AVI", _("AVI · Virtual assets")
+    INM = "INM", _("INM · Real estate")
+    JYS = "JYS", _("JYS · Games and lotteries")
+    MJR = "MJR", _("MJR · Precious metals and jewellery")
+    MPC = "MPC", _("MPC · Non-bank loans and credit")
+    TSC = "TSC", _("TSC · Service, credit and prepaid cards")
+    VEH = "VEH", _("VEH · Vehicles")
+
+
+# Model field for each actividad vulnerable flag, in the order of ActividadVulnerable.
+AV_FIELDS = {code: f"av_{code.lower()}" for code in ActividadVulnerable.values}
+
+# The fields that are the client's data (what Artu receives); everything else is review state.
+DATA_FIELDS = (
+    "client_type",
+    "name",
+    "middle_name",
+    "last_name",
+    "birth_date",
+    "nationalities",
+    "scopes",
+    "scopes_override",
+    "external_id",
+    "metadata",
+    "rfc",
+    "curp",
+    *AV_FIELDS.values(),
+    "avi_username",
+    "cnbv_numero_cuenta",
+    "cnbv_clave_sujeto_obligado",
+    "us_scope_data",
+)
+
+
+class ClientRecord(models.Model):
+    uuid = models.UUIDField(_("local id"), default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=RecordStatus.choices, default=RecordStatus.IN_REVIEW, db_index=True
+    )
+
+    # Identity. Mexican persons: `name` holds the given name(s), `middle_name` a second given
+    # name when kept apart, and `last_name` "apellido paterno apellido materno" (README, "Names").
+    client_type = models.CharField(_("type"), max_length=16, choices=ClientType.choices)
+    name = models.CharField(_("name"), max_length=200)
+    middle_name = models.CharField(_("middle name"), max_length=200, blank=True)
+    last_name = models.CharField(_("last name"), max_length=200, blank=True)
+    birth_date = models.DateField(_("birth or incorporation date"), null=True, blank=True)
+    nationalities = models.CharField(_("nationalities"), max_length=100, blank=True)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    scopes_override = models.BooleanField(_("scopes set by hand"), default=False)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True, db_index=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+
+    # scopeData.MX
+    rfc = models.CharField("RFC", max_length=13, blank=True, db_index=True)
+    curp = models.CharField("CURP", max_length=18, blank=True, db_index=True)
+    av_ari = models.BooleanField(ActividadVulnerable.ARI.label, default=False)
+    av_avi = models.BooleanField(ActividadVulnerable.AVI.label, default=False)
+    av_inm = models.BooleanField(ActividadVulnerable.INM.label, default=False)
+    av_jys = models.BooleanField(ActividadVulnerable.JYS.label, default=False)
+    av_mjr = models.BooleanField(ActividadVulnerable.MJR.label, default=False)
+    av_mpc = models.BooleanField(ActividadVulnerable.MPC.label, default=False)
+    av_tsc = models.BooleanField(ActividadVulnerable.TSC.label, default=False)
+    av_veh = models.BooleanField(ActividadVulnerable.VEH.label, default=False)
+    avi_username = models.CharField(_("AVI platform username"), max_length=200, blank=True)
+    cnbv_numero_cuenta = models.CharField(_("account number (número de cuenta)"), max_length=40, blank=True)
+    cnbv_clave_sujeto_obligado = models.CharField(_("reporting entity key (clave de sujeto obligado)"), max_length=40, blank=True)
+    # scopeData.US: shape not documented by Artu, kept as given.
+    us_scope_data = models.JSONField(_("US scope data"), null=True, blank=True)
+
+    # Validation outcome, recomputed on every change: [{"field", "code", "severity", "params"}].
+    problems = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveSmallIntegerField(default=0, db_index=True)
+    warning_count = models.PositiveSmallIntegerField(default=0)
+    warnings_acknowledged = models.BooleanField(_("warnings acknowledged"), default=False)
+
+    # Optimistic concurrency: every data change bumps it; a save from an older version is refused.
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("last changed by")
+    )
+    updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
+
+    # Where the record came from (issue: upload and staging). Null for records typed into the form.
+    upload = models.ForeignKey(
+        "onboarding.Upload", null=True, blank=True, on_delete=models.PROTECT, related_name="records", verbose_name=_("upload")
+    )
+    source_row = models.PositiveIntegerField(_("row in file"), null=True, blank=True)
+    source_data = models.JSONField(_("original cells"), null=True, blank=True)
+    # Another record with the same external id, RFC or CURP; approval is blocked until an officer resolves it.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("possible duplicate of")
+    )
+    duplicate_field = models.CharField(_("duplicated field"), max_length=20, blank=True)
+
+    # Review outcome.
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("reviewed by")
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reject_reason = models.CharField(_("rejection reason"), max_length=40, blank=True)
+    review_comment = models.TextField(_("review comment"), blank=True)
+
+    # Submission: the batch currently or last carrying the record, and Artu's messages when refused.
+    batch = models.ForeignKey(
+        "onboarding.SubmissionBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
+    )
+    batch_position = models.PositiveSmallIntegerField(null=True, blank=True)
+    artu_messages = models.JSONField(_("Artu's messages"), default=list, blank=True)
+
+    # What Artu answered once submitted.
+    artu_id = models.UUIDField(_("Artu id"), null=True, blank=True, unique=True)
+    artu_created_at = models.DateTimeField(_("created at Artu"), null=True, blank=True)
+    artu_environment = models.CharField(_("Artu environment"), max_length=8, blank=True)
+    artu_response = models.JSONField(_("Artu's answer"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("client record")
+        verbose_name_plural = _("client records")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("review_clientrecord", _("Can approve, reject and send back client records")),
+            ("submit_clientrecord", _("Can submit approved client records to Artu (test)")),
+            ("submit_live_clientrecord", _("Can submit client records to Artu live")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(client_type__in=ClientType.values), name="record_type_valid"),
+            models.CheckConstraint(condition=models.Q(status__in=RecordStatus.values), name="record_status_valid"),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="record_status_created")]
+
+    def __str__(self) -> str:
+        return self.display_name or str(self.uuid)
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.name, self.middle_name, self.last_name) if p)
+
+    @property
+    def actividades_vulnerables(self) -> list[str]:
+        return [code for code, field in AV_FIELDS.items() if getattr(self, field)]
+
+    @property
+    def is_person(self) -> bool:
+        return self.client_type == ClientType.INDIVIDUAL

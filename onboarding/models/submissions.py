@@ -1,0 +1,75 @@
+"""Submissions to Artu and the batches (at most 250 records) they are cut into."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ArtuEnvironment(models.TextChoices):
+    TEST = "test", _("Test")
+    LIVE = "live", _("Live")
+
+
+class SubmissionStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    FINISHED = "finished", _("Finished")
+    FINISHED_WITH_FAILURES = "finished_with_failures", _("Finished with failures")
+
+
+class BatchState(models.TextChoices):
+    QUEUED = "queued", _("Waiting")
+    SENDING = "sending", _("Sending")
+    RETRY_WAIT = "retry_wait", _("Waiting to retry")
+    RECONCILING = "reconciling", _("Checking with Artu")
+    DONE = "done", _("Done")
+    GAVE_UP = "gave_up", _("Not sent (attempts exhausted)")
+
+
+class Submission(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    environment = models.CharField(_("environment"), max_length=8, choices=ArtuEnvironment.choices)
+    atomic = models.BooleanField(_("all or nothing per batch"), default=True)
+    status = models.CharField(
+        _("status"), max_length=24, choices=SubmissionStatus.choices, default=SubmissionStatus.QUEUED, db_index=True
+    )
+    scope = models.JSONField(_("what was chosen"), default=dict, blank=True)
+    record_count = models.PositiveIntegerField(default=0)
+    batch_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return str(self.uuid)
+
+
+class SubmissionBatch(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="batches")
+    index = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=BatchState.choices, default=BatchState.QUEUED, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["submission", "index"]
+        constraints = [models.UniqueConstraint(fields=["submission", "index"], name="batch_index_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id}#{self.index}"

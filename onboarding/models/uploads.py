@@ -1,0 +1,82 @@
+"""Uploaded files and the column mappings users save for them."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class UploadFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (.xlsx)"
+    JSON = "json", "JSON"
+
+
+class UploadStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    MAPPING = "mapping", _("Waiting for column mapping")
+    QUEUED = "queued", _("Queued for staging")
+    STAGING = "staging", _("Staging")
+    STAGED = "staged", _("Staged")
+    FAILED = "failed", _("Refused")
+
+
+class Upload(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    file = models.FileField(_("file"), upload_to="uploads/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size in bytes"), default=0)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    format = models.CharField(_("format"), max_length=8, choices=UploadFormat.choices)
+    encoding = models.CharField(_("encoding"), max_length=32, blank=True)
+    delimiter = models.CharField(_("delimiter"), max_length=4, blank=True)
+    header_row = models.PositiveIntegerField(_("header row"), default=1)
+    headers = models.JSONField(_("columns"), default=list, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    saved_mapping = models.ForeignKey(
+        "onboarding.SavedMapping", null=True, blank=True, on_delete=models.SET_NULL, related_name="uploads"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=UploadStatus.choices, default=UploadStatus.RECEIVED, db_index=True
+    )
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    ready_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
+        ordering = ["-created_at", "-id"]
+        permissions = [("stage_upload", _("Can upload client files for staging"))]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class SavedMapping(models.Model):
+    """A named column mapping; applied automatically to a later file with the same headers."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    headers_signature = models.CharField(max_length=64, db_index=True)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved mapping")
+        verbose_name_plural = _("saved mappings")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

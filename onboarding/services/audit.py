@@ -1,0 +1,272 @@
+"""Writing to and checking the audit trail."""
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from onboarding.middleware import current_request_context
+from onboarding.models import AuditAction, AuditChainHead, AuditEvent, AuditVerification
+from onboarding.permissions import PERM_VIEW_AUDIT
+
+GENESIS_HASH = "0" * 64
+# Fields covered by each event's hash, in a fixed order; changing this list breaks old chains.
+HASHED_FIELDS = (
+    "seq",
+    "created_at",
+    "actor_id",
+    "actor_username",
+    "actor_role",
+    "action",
+    "target_type",
+    "target_id",
+    "record_id",
+    "upload_id",
+    "submission_id",
+    "changes",
+    "reason",
+    "ip_address",
+    "user_agent",
+    "request_id",
+    "prev_hash",
+)
+
+
+def json_safe(value: Any) -> Any:
+    """Round-trip through JSON so what is hashed equals what the database gives back."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def event_hash(event: AuditEvent) -> str:
+    data = {f: getattr(event, f) for f in HASHED_FIELDS}
+    data["created_at"] = event.created_at.astimezone(timezone.UTC).isoformat(timespec="microseconds")
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def actor_role(user) -> str:
+    if user is None:
+        return "system"
+    if user.is_superuser:
+        return "administrator"
+    names = getattr(user, "_audit_role_cache", None)
+    if names is None:
+        names = ",".join(sorted(user.groups.values_list("name", flat=True)))
+        user._audit_role_cache = names
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """What one event says; `audit_events_write` stamps the who/where/when and the chain."""
+
+    action: AuditAction
+    record_id: int | None = None
+    upload_id: int | None = None
+    submission_id: int | None = None
+    target_type: str = ""
+    target_id: str = ""
+    changes: dict | None = None
+    reason: str = ""
+
+
+def audit_events_write(*, actor, events: Iterable[EventSpec]) -> list[AuditEvent]:
+    """Append events to the chain inside the caller's transaction (required); they roll back with it."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit events must be written inside the transaction of the change they record")
+    ctx = current_request_context()
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head = AuditChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    now = timezone.now()
+    role = actor_role(actor)
+    rows = []
+    seq, prev = head.last_seq, head.last_hash
+    for spec in events:
+        seq += 1
+        event = AuditEvent(
+            seq=seq,
+            created_at=now,
+            actor=actor,
+            actor_username=getattr(actor, "username", "") if actor else "",
+            actor_role=role,
+            action=spec.action,
+            target_type=spec.target_type or ("record" if spec.record_id else ""),
+            target_id=spec.target_id or (str(spec.record_id) if spec.record_id else ""),
+            record_id=spec.record_id,
+            upload_id=spec.upload_id,
+            submission_id=spec.submission_id,
+            changes=json_safe(spec.changes or {}),
+            reason=spec.reason,
+            ip_address=ctx.ip_address,
+            user_agent=ctx.user_agent,
+            request_id=ctx.request_id,
+            prev_hash=prev,
+        )
+        event.hash = prev = event_hash(event)
+        rows.append(event)
+    if not rows:
+        return []
+    AuditEvent.objects.bulk_create(rows, batch_size=1000)
+    AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
+    return rows
+
+
+def audit_event_write(*, actor, action: AuditAction, **fields: Any) -> AuditEvent:
+    """Append one event inside the caller's transaction."""
+    return audit_events_write(actor=actor, events=[EventSpec(action=action, **fields)])[0]
+
+
+class ChainProblem(models.TextChoices):
+    GAP = "gap", _("event missing")
+    BROKEN_LINK = "broken_link", _("broken link")
+    HASH_MISMATCH = "hash_mismatch", _("hash mismatch")
+    UNREGISTERED = "unregistered", _("event added outside the audit writer")
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    ok: bool
+    events_checked: int
+    first_bad_seq: int | None = None
+    detail: str = ""
+    problem: str = ""
+
+
+def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
+    """Walk the chain in order; report the first event whose hash, link or sequence does not match."""
+    prev, expected_seq, checked = GENESIS_HASH, 1, 0
+    qs = AuditEvent.objects.order_by("seq")
+    for event in qs.iterator(chunk_size=chunk_size):
+        checked += 1
+        if event.seq != expected_seq:
+            detail = f"event #{expected_seq} is missing (found #{event.seq})"
+            return ChainReport(False, checked, expected_seq, detail, ChainProblem.GAP)
+        if event.prev_hash != prev:
+            detail = f"event #{event.seq} does not link to the event before it"
+            return ChainReport(False, checked, event.seq, detail, ChainProblem.BROKEN_LINK)
+        if event_hash(event) != event.hash:
+            detail = f"event #{event.seq} was changed after it was written"
+            return ChainReport(False, checked, event.seq, detail, ChainProblem.HASH_MISMATCH)
+        prev, expected_seq = event.hash, expected_seq + 1
+    last = expected_seq - 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head and head.last_seq > last:
+        detail = f"the chain ends early: events after #{last} are missing"
+        return ChainReport(False, checked, last + 1, detail, ChainProblem.GAP)
+    if head and head.last_seq < last:
+        # A well-formed event appended by hand: only the head, updated by the writer under its lock, tells.
+        detail = f"event #{head.last_seq + 1} was not written by the audit writer (the head ends at #{head.last_seq})"
+        return ChainReport(False, checked, head.last_seq + 1, detail, ChainProblem.UNREGISTERED)
+    if head and head.last_hash != prev:
+        detail = f"event #{last} does not match the chain head"
+        return ChainReport(False, checked, last, detail, ChainProblem.HASH_MISMATCH)
+    return ChainReport(True, checked)
+
+
+def audit_chain_verify_and_record(*, actor=None) -> ChainReport:
+    """Verify the chain and store the outcome (itself an audited event)."""
+    report = audit_chain_verify()
+    with transaction.atomic(durable=True):
+        AuditVerification.objects.create(
+            ok=report.ok, events_checked=report.events_checked, first_bad_seq=report.first_bad_seq, detail=report.detail
+        )
+        if report.ok:
+            audit_event_write(actor=actor, action=AuditAction.AUDIT_VERIFIED, changes={"events": report.events_checked})
+    return report
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> str:
+    """The cell as text, with a leading quote when a spreadsheet would read it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def audit_export_csv(*, actor, events: QuerySet[AuditEvent], filters: dict[str, Any]) -> Iterator[list[str]]:
+    """Write the `data.export` event (filters, row count) and return the CSV rows of `events` as of that moment.
+
+    Raises PermissionDenied for a user who may not read the audit log. The rows are read lazily, after the
+    transaction, and stop at the last event before the export's own, so the count in the event is the file's.
+    """
+    if not actor.has_perm(PERM_VIEW_AUDIT):
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        up_to = head.last_seq if head else 0
+        # Events are never updated or deleted, so this snapshot by sequence number stays exact while streaming.
+        snapshot = events.filter(seq__lte=up_to)
+        rows = snapshot.count()
+        audit_event_write(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            target_type="audit_log",
+            changes={"filters": filters, "rows": rows, "up_to_seq": up_to, "format": "csv"},
+        )
+    return _audit_csv_rows(snapshot)
+
+
+def _audit_csv_rows(events: QuerySet[AuditEvent]) -> Iterator[list[str]]:
+    # Labels are resolved now, in the request's language; the generator runs after the view has returned.
+    header = [
+        _("Sequence"),
+        _("Time"),
+        _("User"),
+        _("Role"),
+        _("Action"),
+        _("Action code"),
+        _("Target type"),
+        _("Target id"),
+        _("Record id"),
+        _("Upload id"),
+        _("Submission id"),
+        _("Changes"),
+        _("Reason"),
+        _("IP address"),
+        _("User agent"),
+        _("Request id"),
+        _("Previous hash"),
+        _("Hash"),
+    ]
+    labels = {value: str(label) for value, label in AuditAction.choices}
+    tz = timezone.get_current_timezone()
+    return _csv_lines(header, labels, tz, events)
+
+
+def _csv_lines(header, labels, tz, events) -> Iterator[list[str]]:
+    yield [csv_safe(h) for h in header]
+    for e in events.order_by("seq").iterator(chunk_size=2000):
+        changes = json.dumps(e.changes, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder)
+        row = [
+            e.seq,
+            e.created_at.astimezone(tz).isoformat(timespec="seconds"),
+            e.actor_username,
+            e.actor_role,
+            labels.get(e.action, e.action),
+            e.action,
+            e.target_type,
+            e.target_id,
+            e.record_id,
+            e.upload_id,
+            e.submission_id,
+            changes,
+            e.reason,
+            e.ip_address,
+            e.user_agent,
+            e.request_id,
+            e.prev_hash,
+            e.hash,
+        ]
+        yield [csv_safe(v) for v in row]

@@ -1,0 +1,191 @@
+"""Settings for the Onboarding review desk.
+
+Everything that differs between machines comes from the environment or a `.env` file
+(the environment wins). The defaults run a fresh clone: SQLite, the local Artu sandbox
+and its test key, and the database task backend.
+"""
+
+import os
+from pathlib import Path
+
+import environ
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / "data"
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+# Local-only fallback so a clone runs; `check --deploy` flags it and production sets its own.
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-only-set-SECRET_KEY-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "onboarding.apps.OnboardingConfig",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks_db",
+    "django_countries",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "onboarding.middleware.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "onboarding.urls"
+WSGI_APPLICATION = "onboarding.wsgi.application"
+ASGI_APPLICATION = "onboarding.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "onboarding.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATA_DIR.mkdir(exist_ok=True)
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'onboarding.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE makes every write transaction take the lock up front, so two writers queue
+    # instead of failing mid-transaction; WAL lets readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    # Tests use a file, not shared-cache memory: worker threads then wait on the lock (timeout) like production.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env("SQLITE_TEST_NAME", default=str(DATA_DIR / f"test-{os.getpid()}.sqlite3"))
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+
+# --- i18n -----------------------------------------------------------------------------
+LANGUAGE_CODE = "es-mx"
+LANGUAGES = [("es-mx", _("Spanish (Mexico)")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "onboarding" / "locale"]
+TIME_ZONE = env("TIME_ZONE", default="America/Mexico_City")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=DATA_DIR / "media")
+
+# --- Security -------------------------------------------------------------------------
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG and env.bool("HTTPS", default=False))
+SESSION_COOKIE_SECURE = env.bool("HTTPS", default=False)
+CSRF_COOKIE_SECURE = env.bool("HTTPS", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
+
+# --- Background tasks -----------------------------------------------------------------
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# --- Artu -----------------------------------------------------------------------------
+ARTU_API_URL = env("ARTU_API_URL", default="http://127.0.0.1:8001")
+# The sandbox's test token by default; a real key comes only from the environment.
+ARTU_API_KEY = env("ARTU_API_KEY", default="sk_test_sandbox")
+ARTU_ENVIRONMENT = env("ARTU_ENVIRONMENT", default="test")
+ARTU_TIMEOUT = env.float("ARTU_TIMEOUT", default=30.0)
+ARTU_CONNECT_TIMEOUT = env.float("ARTU_CONNECT_TIMEOUT", default=5.0)
+ARTU_BATCH_SIZE = env.int("ARTU_BATCH_SIZE", default=250)
+ARTU_CONCURRENCY = env.int("ARTU_CONCURRENCY", default=4)
+ARTU_MAX_ATTEMPTS = env.int("ARTU_MAX_ATTEMPTS", default=6)
+# Retries: exponential backoff with jitter from BASE seconds up to CAP seconds (Retry-After is honoured).
+ARTU_BACKOFF_BASE = env.float("ARTU_BACKOFF_BASE", default=1.0)
+ARTU_BACKOFF_CAP = env.float("ARTU_BACKOFF_CAP", default=60.0)
+# A batch whose worker has shown no sign of life for this long is taken over (after reconciliation).
+ARTU_LEASE_SECONDS = env.int("ARTU_LEASE_SECONDS", default=300)
+ARTU_SANDBOX_TOKEN = env("ARTU_SANDBOX_TOKEN", default="sk_test_sandbox")
+# The metadata key under which each record's local UUID travels to Artu (exactly-once lookups).
+ARTU_RECORD_METADATA_KEY = "onboardingRecordId"
+
+# --- Uploads --------------------------------------------------------------------------
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=300_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Logging --------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}

@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from onboarding.views import audit, home, records
+
+records_patterns = (
+    [
+        path("", records.record_index, name="list"),
+        path("new/", records.record_new, name="create"),
+        path("<int:pk>/", records.record_detail, name="detail"),
+        path("<int:pk>/edit/", records.record_edit, name="edit"),
+    ],
+    "records",
+)
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("records/", include(records_patterns)),
+    path("audit/", include(audit.patterns)),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,144 @@
+"""`verify_audit` walks the hash chain and names the first event an intruder edited, deleted or inserted."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command, execute_from_command_line
+from django.db import DatabaseError, connection, transaction
+
+from onboarding.models import AuditAction, AuditEvent, AuditVerification
+from onboarding.services.audit import audit_chain_verify, event_hash
+from tests.audit import last_seq, tamper, write
+
+pytestmark = pytest.mark.django_db
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the append-only trigger exists only on PostgreSQL"
+)
+
+
+@pytest.fixture
+def chain(capturista):
+    """Five events after whatever the fixtures wrote; returns their sequence numbers."""
+    return [write(capturista, reason=f"change {i}").seq for i in range(5)]
+
+
+def verify() -> str:
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", stdout=StringIO())
+    assert failure.value.returncode == 1
+    return str(failure.value)
+
+
+def test_an_intact_chain_exits_zero_prints_the_count_and_is_recorded(chain):
+    out = StringIO()
+    call_command("verify_audit", stdout=out)
+    assert f"intact: {chain[-1]} events verified" in out.getvalue()
+    assert last_seq() == chain[-1] + 1  # the verification is itself an event
+    run = AuditVerification.objects.get()
+    assert run.ok and run.events_checked == chain[-1] and run.first_bad_seq is None
+    assert AuditEvent.objects.filter(action=AuditAction.AUDIT_VERIFIED).count() == 1
+
+
+def test_a_broken_chain_exits_non_zero_from_the_command_line(chain):
+    tamper("UPDATE onboarding_auditevent SET reason = 'nothing happened' WHERE seq = %s", [chain[2]])
+    with pytest.raises(SystemExit) as exited:
+        execute_from_command_line(["manage.py", "verify_audit"])
+    assert exited.value.code == 1
+
+
+def test_an_edited_event_is_named_as_a_hash_mismatch(chain):
+    tamper("UPDATE onboarding_auditevent SET reason = 'nothing happened' WHERE seq = %s", [chain[2]])
+    message = verify()
+    assert f"#{chain[2]} (hash mismatch)" in message
+    run = AuditVerification.objects.get()
+    assert not run.ok and run.first_bad_seq == chain[2]
+
+
+def test_an_edit_that_also_rewrites_the_hash_breaks_the_next_link(chain):
+    event = AuditEvent.objects.get(seq=chain[2])
+    event.reason = "nothing happened"
+    forged = event_hash(event)
+    tamper("UPDATE onboarding_auditevent SET reason = %s, hash = %s WHERE seq = %s", [event.reason, forged, chain[2]])
+    assert f"#{chain[3]} (broken link)" in verify()
+
+
+def test_a_deleted_event_is_named_as_missing(chain):
+    tamper("DELETE FROM onboarding_auditevent WHERE seq = %s", [chain[1]])
+    assert f"#{chain[1]} (event missing)" in verify()
+
+
+def test_deleting_the_latest_events_is_detected_through_the_chain_head(chain):
+    tamper("DELETE FROM onboarding_auditevent WHERE seq >= %s", [chain[3]])
+    assert f"#{chain[3]} (event missing)" in verify()
+
+
+def test_an_event_inserted_in_the_middle_breaks_the_link_of_the_one_after_it(chain, capturista):
+    k = chain[2]
+    # Make room at seq k (in two steps: a unique column cannot shift by one in place), then forge a
+    # well-formed event there that links correctly to its predecessor.
+    tamper("UPDATE onboarding_auditevent SET seq = seq + 1000000 WHERE seq >= %s", [k])
+    tamper("UPDATE onboarding_auditevent SET seq = seq - 999999 WHERE seq >= 1000000")
+    previous = AuditEvent.objects.get(seq=k - 1)
+    forged = AuditEvent(
+        seq=k,
+        created_at=previous.created_at,
+        actor=capturista,
+        actor_username="capturista",
+        actor_role="",
+        action=AuditAction.RECORD_APPROVED,
+        changes={},
+        prev_hash=previous.hash,
+    )
+    forged.hash = event_hash(forged)
+    AuditEvent.objects.bulk_create([forged])
+    assert f"#{k + 1} (broken link)" in verify()
+
+
+def test_an_event_appended_behind_the_writers_back_is_detected(chain, capturista):
+    tip = AuditEvent.objects.get(seq=chain[-1])
+    forged = AuditEvent(
+        seq=tip.seq + 1,
+        created_at=tip.created_at,
+        actor=capturista,
+        actor_username="capturista",
+        actor_role="",
+        action=AuditAction.RECORD_APPROVED,
+        changes={},
+        prev_hash=tip.hash,
+    )
+    forged.hash = event_hash(forged)
+    AuditEvent.objects.bulk_create([forged])
+    assert f"#{tip.seq + 1} (event added outside the audit writer)" in verify()
+
+
+def test_verification_reads_the_chain_in_chunks(chain):
+    report = audit_chain_verify(chunk_size=2)
+    assert report.ok and report.events_checked == chain[-1]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE onboarding_auditevent SET reason = 'x' WHERE seq = %s",
+        "DELETE FROM onboarding_auditevent WHERE seq = %s",
+    ],
+)
+@pytest.mark.usefixtures("chain")
+@pytest.mark.postgres_only
+@needs_postgresql
+def test_the_postgresql_trigger_refuses_update_and_delete(sql):
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [1] if "%s" in sql else None)
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.usefixtures("chain")
+@pytest.mark.postgres_only
+@needs_postgresql
+def test_the_postgresql_trigger_refuses_orm_updates_and_deletes_too():
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(seq=1).update(reason="x")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(seq=1).delete()
+    assert audit_chain_verify().ok
