@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from onboarding.views import audit, home, records
+from onboarding.views import audit, home, records, submissions
 
 records_patterns = (
     [
@@ -19,6 +19,7 @@ records_patterns = (
 urlpatterns = [
     path("", home.home, name="home"),
     path("records/", include(records_patterns)),
+    path("submissions/", include(submissions.patterns)),
     path("audit/", include(audit.patterns)),
     path(
         "accounts/login/",

@@ -18,6 +18,12 @@
     bindToggle(root, "scopes_override", "field-scopes");
   }
 
+  // A second click on a button that starts something (a submission) does nothing: the first one is under way.
+  document.addEventListener("submit", function (e) {
+    var button = e.target.querySelector("[data-disable-on-submit]");
+    if (button) { window.setTimeout(function () { button.disabled = true; }, 0); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:load", function (e) { init(e.target); });
 })();

@@ -1,0 +1,131 @@
+"""The submission pages and the submit_clients command."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from onboarding.models import AuditAction, AuditEvent, ClientRecord, RecordStatus, Submission
+from onboarding.services.submissions import submission_run, submission_start
+from tests.factories import ClientRecordFactory, UserFactory
+
+
+def approved(n, **fields):
+    return ClientRecordFactory.create_batch(n, status=RecordStatus.APPROVED, **fields)
+
+
+def form_data(**overrides):
+    return {"what": "all", "environment": "test", "atomic": "on", "token": "tok-1", "ids": ""} | overrides
+
+
+def test_the_page_says_how_many_records_and_batches_before_sending(client_as, oficial, settings):
+    settings.ARTU_BATCH_SIZE = 2
+    approved(5)
+    html = client_as(oficial).get(reverse("submissions:create")).content.decode()
+    assert "5 approved records will be sent in 3 batches" in " ".join(html.split())
+
+
+def test_starting_queues_the_background_task_and_opens_the_progress_page(
+        client_as, oficial, django_capture_on_commit_callbacks):
+    approved(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_as(oficial).post(reverse("submissions:create"), form_data())
+    submission = Submission.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("submissions:detail", args=[submission.pk])
+    task = DBTaskResult.objects.get()
+    assert task.task_path.endswith("submission_run_task") and task.args_kwargs["args"] == [submission.pk]
+    assert set(ClientRecord.objects.values_list("status", flat=True)) == {RecordStatus.SUBMITTING}
+
+
+def test_a_double_click_starts_one_submission(client_as, oficial):
+    approved(3)
+    client = client_as(oficial)
+    first = client.post(reverse("submissions:create"), form_data(token="same"))
+    second = client.post(reverse("submissions:create"), form_data(token="same"))
+    assert Submission.objects.count() == 1
+    assert first["Location"] == second["Location"]
+
+
+def test_nothing_to_submit_is_explained(client_as, oficial):
+    response = client_as(oficial).post(reverse("submissions:create"), form_data())
+    assert response.status_code == 422
+    assert "no approved records" in response.content.decode()
+
+
+def test_live_needs_the_permission_and_the_typed_word(client_as, oficial, oficial_live):
+    approved(1)
+    html = client_as(oficial).get(reverse("submissions:create")).content.decode()
+    assert 'value="live"' not in html
+    response = client_as(oficial_live).post(reverse("submissions:create"), form_data(environment="live"))
+    assert response.status_code == 422 and not Submission.objects.exists()
+    response = client_as(oficial_live).post(reverse("submissions:create"),
+                                            form_data(environment="live", confirmation="LIVE"))
+    assert response.status_code == 302 and Submission.objects.get().environment == "live"
+
+
+@pytest.mark.parametrize("role,new,detail", [
+    ("capturista", 403, 403), ("oficial", 200, 200), ("auditor", 403, 200), ("nobody", 403, 403),
+])
+def test_who_sees_what(client_as, request, role, new, detail, oficial):
+    approved(1)
+    submission = submission_start(actor=oficial, environment="test", enqueue=False)
+    client = client_as(request.getfixturevalue(role))
+    assert client.get(reverse("submissions:create")).status_code == new
+    assert client.get(reverse("submissions:detail", args=[submission.pk])).status_code == detail
+    assert client.get(reverse("submissions:progress", args=[submission.pk])).status_code == detail
+
+
+def test_results_show_artu_ids_and_messages_and_download_is_audited(artu, client_as, oficial, auditor):
+    good = approved(2)
+    bad = approved(1, rfc="BAD")[0]
+    submission = submission_start(actor=oficial, environment="test", atomic=False, enqueue=False)
+    submission_run(submission.pk, concurrency=1)
+    html = client_as(auditor).get(reverse("submissions:detail", args=[submission.pk])).content.decode()
+    for record in ClientRecord.objects.filter(pk__in=[r.pk for r in good]):
+        assert str(record.artu_id) in html
+    assert "scopeData.MX.rfc" in html
+    response = client_as(auditor).get(reverse("submissions:results", args=[submission.pk]))
+    rows = response.content.decode("utf-8-sig").splitlines()
+    assert len(rows) == 4 and str(bad.uuid) in response.content.decode()
+    assert AuditEvent.objects.filter(action=AuditAction.EXPORT, submission_id=submission.pk, actor=auditor).exists()
+
+
+def test_a_refused_record_can_be_corrected_and_sent_again(artu, oficial, oficial2):
+    bad = approved(1, rfc="BAD")[0]
+    first = submission_start(actor=oficial, environment="test", atomic=False, enqueue=False)
+    submission_run(first.pk, concurrency=1)
+    bad.refresh_from_db()
+    assert bad.status == RecordStatus.FAILED
+    good = ClientRecordFactory.build()
+    ClientRecord.objects.filter(pk=bad.pk).update(rfc=good.rfc, curp=good.curp, birth_date=good.birth_date,
+                                                  name=good.name, last_name=good.last_name,
+                                                  status=RecordStatus.APPROVED)
+    second = submission_start(actor=oficial2, environment="test", enqueue=False)
+    assert submission_run(second.pk, concurrency=1).created_count == 1
+    assert len(artu.clients("test")) == 1
+
+
+def test_submit_clients_command_waits_and_reports(artu, oficial, tmp_path, capsys):
+    records = approved(3)
+    report = tmp_path / "report.jsonl"
+    call_command("submit_clients", "--as", oficial.username, "--wait", "--concurrency", "1", "--report", str(report))
+    out = capsys.readouterr().out
+    assert "created: 3" in out and "submission: " in out
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert {line["id"] for line in lines} == {r.pk for r in records}
+    assert all(line["status"] == "submitted" and line["artu_id"] for line in lines)
+
+
+def test_submit_clients_command_fails_when_a_record_fails(artu, oficial):
+    approved(1, rfc="BAD")
+    with pytest.raises(CommandError, match="not created"):
+        call_command("submit_clients", "--as", oficial.username, "--wait", "--no-atomic", "--concurrency", "1")
+
+
+def test_submit_clients_command_refuses_users_without_the_permission(roles):
+    approved(1)
+    clerk = UserFactory(username="someone")
+    with pytest.raises(CommandError, match="may not submit"):
+        call_command("submit_clients", "--as", clerk.username)

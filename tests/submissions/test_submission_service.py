@@ -1,0 +1,247 @@
+"""Submission to the Artu sandbox over real HTTP: exactly once, whatever the sandbox does wrong."""
+
+import datetime
+import threading
+from collections import Counter
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.utils import timezone
+
+from onboarding.artu.client import ArtuClient
+from onboarding.artu.payload import record_to_item
+from onboarding.models import (
+    AuditAction,
+    AuditEvent,
+    BatchState,
+    ClientRecord,
+    RecordStatus,
+    Submission,
+    SubmissionBatch,
+    SubmissionStatus,
+)
+from onboarding.services.submissions import (
+    Scope,
+    SubmissionRefused,
+    submission_preview,
+    submission_resume,
+    submission_run,
+    submission_start,
+)
+from tests.factories import ClientRecordFactory
+
+KEY = "onboardingRecordId"
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.ARTU_BACKOFF_BASE = 0.01
+    settings.ARTU_BACKOFF_CAP = 0.05
+    settings.ARTU_TIMEOUT = 1.5
+    settings.ARTU_MAX_ATTEMPTS = 6
+
+
+def approved(n, **fields):
+    return ClientRecordFactory.create_batch(n, status=RecordStatus.APPROVED, **fields)
+
+
+def start_and_run(actor, *, concurrency=1, **kwargs):
+    submission = submission_start(actor=actor, environment=kwargs.pop("environment", "test"), enqueue=False, **kwargs)
+    return submission_run(submission.pk, concurrency=concurrency)
+
+
+def assert_exactly_once(artu, records, env="test"):
+    """The sandbox holds one client per record (by the reserved key), and each record holds that client's id."""
+    held = artu.clients(env)
+    by_key = Counter(c["metadata"][KEY] for c in held)
+    assert all(n == 1 for n in by_key.values()), f"duplicates at Artu: {[k for k, n in by_key.items() if n > 1]}"
+    ids = {c["metadata"][KEY]: c["id"] for c in held}
+    for record in ClientRecord.objects.filter(pk__in=[r.pk for r in records]):
+        assert record.status == RecordStatus.SUBMITTED, (record.pk, record.status, record.artu_messages)
+        assert str(record.artu_id) == ids[str(record.uuid)]
+    assert len(held) == len(records)
+
+
+def test_approved_records_are_created_at_artu_with_ids_kept(artu, oficial, fast_retries):
+    records = approved(5)
+    submission = start_and_run(oficial)
+    assert submission.status == SubmissionStatus.FINISHED and submission.created_count == 5
+    assert_exactly_once(artu, records)
+    record = ClientRecord.objects.get(pk=records[0].pk)
+    assert record.artu_created_at is not None and record.artu_response["id"] == str(record.artu_id)
+    assert record.artu_environment == "test"
+    actions = Counter(AuditEvent.objects.filter(submission_id=submission.pk).values_list("action", flat=True))
+    assert actions == {AuditAction.SUBMISSION_STARTED: 1, AuditAction.BATCH_RESULT: 1,
+                       AuditAction.RECORD_SUBMITTED: 5, AuditAction.SUBMISSION_FINISHED: 1}
+
+
+def test_records_are_cut_into_batches_of_the_configured_size(artu, oficial, settings, fast_retries):
+    settings.ARTU_BATCH_SIZE = 2
+    records = approved(5)
+    assert submission_preview(Scope()).batch_count == 3
+    submission = start_and_run(oficial)
+    assert submission.batch_count == 3
+    assert list(SubmissionBatch.objects.filter(submission=submission).values_list("state", flat=True)) == [
+        BatchState.DONE] * 3
+    assert artu.stats()["stats"]["requests_batch"] == 3
+    assert_exactly_once(artu, records)
+
+
+@pytest.mark.parametrize("fault", ["server_error", "rate_limit", "drop", "commit_then_drop", "commit_then_late"])
+def test_each_fault_ends_with_exactly_one_client_per_record(artu, oficial, settings, fast_retries, fault):
+    settings.ARTU_BATCH_SIZE = 3
+    records = approved(7)
+    artu.set_faults(next=[{"fault": fault, "count": 2, "endpoint": "batch"}], late_ms=2500)
+    submission = start_and_run(oficial)
+    assert submission.status == SubmissionStatus.FINISHED
+    assert_exactly_once(artu, records)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_random_faults_with_concurrency_still_exactly_once(artu, oficial, settings, fast_retries):
+    settings.ARTU_BATCH_SIZE = 4
+    settings.ARTU_MAX_ATTEMPTS = 12
+    records = approved(24)
+    artu.set_faults(seed=11, rate_500=0.15, rate_429=0.15, drop_rate=0.1, commit_then_drop_rate=0.15,
+                    retry_after=0)
+    submission = start_and_run(oficial, concurrency=4)
+    assert submission.status == SubmissionStatus.FINISHED
+    assert_exactly_once(artu, records)
+
+
+def test_atomic_batch_with_an_invalid_record(artu, oficial, fast_retries):
+    good = approved(3)
+    bad = approved(1, rfc="BAD")[0]
+    submission = start_and_run(oficial, atomic=True)
+    assert submission.status == SubmissionStatus.FINISHED_WITH_FAILURES
+    bad.refresh_from_db()
+    assert bad.status == RecordStatus.FAILED
+    assert any(m.get("path") == "scopeData.MX.rfc" for m in bad.artu_messages)
+    for record in ClientRecord.objects.filter(pk__in=[r.pk for r in good]):
+        assert record.status == RecordStatus.APPROVED  # and so can be submitted again
+        assert record.artu_messages
+    assert artu.clients("test") == []
+
+
+def test_non_atomic_batch_creates_the_valid_records(artu, oficial, fast_retries):
+    good = approved(3)
+    bad = approved(1, rfc="BAD")[0]
+    submission = start_and_run(oficial, atomic=False)
+    assert submission.created_count == 3 and submission.failed_count == 1
+    assert_exactly_once(artu, good)
+    bad.refresh_from_db()
+    assert bad.status == RecordStatus.FAILED and bad.artu_id is None
+
+
+def test_an_external_id_already_at_artu_fails_that_record(artu, oficial, fast_retries):
+    existing = ClientRecordFactory.build(external_id="CLI-DUP")
+    with ArtuClient() as client:
+        client.create_clients([record_to_item(existing)])
+    record = approved(1, external_id="CLI-DUP")[0]
+    start_and_run(oficial, atomic=False)
+    record.refresh_from_db()
+    assert record.status == RecordStatus.FAILED and record.artu_messages
+
+
+def test_a_worker_that_died_after_artu_committed_is_taken_over_without_resending(artu, oficial, settings,
+                                                                                  fast_retries):
+    records = approved(4)
+    submission = submission_start(actor=oficial, environment="test", enqueue=False)
+    batch = submission.batches.get()
+    # The dead worker had sent the batch and Artu stored it; then the process died before writing anything.
+    with ArtuClient() as client:
+        client.create_clients([record_to_item(r) for r in ClientRecord.objects.filter(batch=batch).order_by("pk")])
+    stale = timezone.now() - datetime.timedelta(seconds=settings.ARTU_LEASE_SECONDS + 5)
+    SubmissionBatch.objects.filter(pk=batch.pk).update(state=BatchState.SENDING, attempts=1, claimed_at=stale)
+    submission = submission_run(submission.pk, concurrency=1)
+    assert submission.status == SubmissionStatus.FINISHED
+    assert_exactly_once(artu, records)
+    assert artu.stats()["stats"]["requests_batch"] == 1  # the dead worker's call only: nothing sent again
+
+
+def test_a_batch_given_up_on_is_reconciled_when_resumed(artu, oficial, settings, fast_retries):
+    settings.ARTU_MAX_ATTEMPTS = 2
+    records = approved(3)
+    artu.set_faults(next=[{"fault": "commit_then_drop", "count": 1, "endpoint": "batch"},
+                          {"fault": "drop", "count": 5}])
+    submission = start_and_run(oficial)
+    assert submission.status == SubmissionStatus.FINISHED_WITH_FAILURES
+    assert ClientRecord.objects.filter(status=RecordStatus.SUBMITTING).count() == 3  # never silently dropped
+    artu.set_faults()
+    submission_resume(actor=oficial, submission_id=submission.pk, enqueue=False)
+    submission = submission_run(submission.pk, concurrency=1)
+    assert submission.status == SubmissionStatus.FINISHED
+    assert_exactly_once(artu, records)
+
+
+def test_a_wrong_key_returns_the_records_to_approved(artu, oficial, settings, fast_retries):
+    settings.ARTU_API_KEY = "sk_test_wrong"
+    records = approved(2)
+    submission = start_and_run(oficial)
+    assert submission.status == SubmissionStatus.FINISHED_WITH_FAILURES
+    for record in ClientRecord.objects.filter(pk__in=[r.pk for r in records]):
+        assert record.status == RecordStatus.APPROVED and record.artu_messages
+    assert "sk_test_wrong" not in str(list(AuditEvent.objects.values_list("changes", flat=True)))
+
+
+def test_who_may_submit_where(artu, capturista, oficial, oficial_live, auditor):
+    approved(1)
+    for user in (capturista, auditor):
+        with pytest.raises(PermissionDenied):
+            submission_start(actor=user, environment="test", enqueue=False)
+    with pytest.raises(PermissionDenied):
+        submission_start(actor=oficial, environment="live", confirmation="LIVE", enqueue=False)
+    with pytest.raises(SubmissionRefused):
+        submission_start(actor=oficial_live, environment="live", confirmation="", enqueue=False)
+    submission = submission_start(actor=oficial_live, environment="live", confirmation="live", enqueue=False)
+    submission_run(submission.pk, concurrency=1)
+    assert len(artu.clients("live")) == 1 and artu.clients("test") == []
+
+
+def test_a_record_is_never_in_two_submissions(artu, oficial, oficial2):
+    approved(3)
+    first = submission_start(actor=oficial, environment="test", enqueue=False)
+    with pytest.raises(SubmissionRefused):
+        submission_start(actor=oficial2, environment="test", enqueue=False)
+    assert first.record_count == 3
+    assert not Submission.objects.exclude(pk=first.pk).exists()
+
+
+def test_only_the_chosen_upload_or_selection_is_submitted(artu, oficial):
+    chosen = approved(2)
+    others = approved(2)
+    submission = submission_start(actor=oficial, environment="test", scope=Scope(record_ids=tuple(
+        r.pk for r in chosen)), enqueue=False)
+    assert submission.record_count == 2
+    assert set(ClientRecord.objects.filter(status=RecordStatus.APPROVED).values_list("pk", flat=True)) == {
+        r.pk for r in others}
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_submissions_on_postgresql_claim_disjoint_records(artu, oficial, oficial2, fast_retries):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks with SKIP LOCKED are PostgreSQL's")
+    records = approved(40)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def start(user):
+        try:
+            barrier.wait()
+            results.append(submission_start(actor=user, environment="test", enqueue=False))
+        except SubmissionRefused as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(u,)) for u in (oficial, oficial2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(s.record_count for s in results) == 40
+    for submission in results:
+        submission_run(submission.pk, concurrency=2)
+    assert_exactly_once(artu, records)
