@@ -12,6 +12,7 @@ still waiting are looked up by that key before anything is sent again: found →
 sent again. A batch whose worker died is taken over once its lease expires, with the same reconciliation.
 """
 
+import contextlib
 import datetime
 import logging
 import random
@@ -45,6 +46,7 @@ from onboarding.models import (
 )
 from onboarding.permissions import PERM_SUBMIT, PERM_SUBMIT_LIVE, PERM_VIEW_SUBMISSIONS
 from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write, csv_safe, json_safe
+from onboarding.services.bulk import objects_update
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +168,21 @@ def submission_start(*, actor, environment: str, atomic: bool = True, scope: Sco
 
 # -- the worker side ---------------------------------------------------------------------------------------------
 
+_sqlite_writer = threading.Lock()
+
+
+@contextlib.contextmanager
+def _writing():
+    """A write transaction. SQLite has one writer at a time: the worker's threads queue on a lock here rather
+    than in SQLite's busy handler, which sleeps in steps of up to 100 ms."""
+    if connection.vendor == "sqlite":
+        with _sqlite_writer, transaction.atomic():
+            yield
+    else:
+        with transaction.atomic():
+            yield
+
+
 def _lease() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.ARTU_LEASE_SECONDS)
 
@@ -184,7 +201,7 @@ def _batch_claim(submission_id: int) -> tuple[SubmissionBatch, bool] | None:
     """Take one batch for this worker. Returns it and whether Artu may already hold some of its records."""
     for batch in _claimable(submission_id).order_by("index")[:20]:
         previous = batch.state
-        with transaction.atomic():
+        with _writing():
             taken = _claimable(submission_id).filter(pk=batch.pk, state=previous).update(
                 state=BatchState.SENDING, claimed_at=timezone.now()
             )
@@ -224,14 +241,21 @@ def _issues_as_messages(issues) -> list[dict[str, Any]]:
     return [{"message": i.message, "path": i.path, "code": i.code} for i in issues]
 
 
-def _write_outcome(batch: SubmissionBatch, *, created: dict[int, dict], failed: dict[int, list],
+OUTCOME_FIELDS = ("status", "artu_id", "artu_created_at", "artu_environment", "artu_response", "artu_messages")
+
+
+def _write_outcome(batch: SubmissionBatch, loaded: list[ClientRecord], *, created: dict[int, dict],
+                   failed: dict[int, list],
                    returned: dict[int, list], state: str, summary: dict[str, Any], response: Any = None,
                    error: str = "") -> None:
     """One transaction: the records' new state, the batch's, the submission's counters and every audit event."""
     submission = batch.submission
-    with transaction.atomic():
-        records = {r.pk: r for r in ClientRecord.objects.select_for_update().filter(
-            pk__in=[*created, *failed, *returned], batch=batch, status=RecordStatus.SUBMITTING)}
+    with _writing():
+        # Only records still waiting in this batch change (locked); the loaded objects carry the new values.
+        still_waiting = set(ClientRecord.objects.select_for_update().filter(
+            pk__in=[*created, *failed, *returned], batch=batch, status=RecordStatus.SUBMITTING
+        ).values_list("pk", flat=True))
+        records = {r.pk: r for r in loaded if r.pk in still_waiting}
         events = [EventSpec(action=AuditAction.BATCH_RESULT, submission_id=submission.pk,
                             target_type="batch", target_id=str(batch.pk), changes=json_safe(summary))]
         for pk, client in created.items():
@@ -249,11 +273,7 @@ def _write_outcome(batch: SubmissionBatch, *, created: dict[int, dict], failed: 
                                             submission_id=submission.pk,
                                             changes={"status": [RecordStatus.SUBMITTING, status],
                                                      "messages": messages}))
-        ClientRecord.objects.bulk_update(
-            records.values(),
-            ["status", "artu_id", "artu_created_at", "artu_environment", "artu_response", "artu_messages"],
-            batch_size=500,
-        )
+        objects_update(ClientRecord, records.values(), OUTCOME_FIELDS)
         n_created = sum(1 for pk in created if pk in records)
         n_failed = sum(1 for pk in failed if pk in records)
         SubmissionBatch.objects.filter(pk=batch.pk).update(
@@ -269,7 +289,8 @@ def _set_state(batch: SubmissionBatch, state: str, *, error: str = "", delay: fl
               "next_attempt_at": timezone.now() + datetime.timedelta(seconds=delay)}
     if attempts is not None:
         fields["attempts"] = attempts
-    SubmissionBatch.objects.filter(pk=batch.pk).update(**fields)
+    with _writing():
+        SubmissionBatch.objects.filter(pk=batch.pk).update(**fields)
 
 
 def _lookup(client: ArtuClient, record: ClientRecord, environment: str) -> dict[str, Any] | None:
@@ -295,7 +316,7 @@ def _reconcile(client: ArtuClient, batch: SubmissionBatch, records: list[ClientR
                 found[record.pk] = client_obj
     finally:
         if found:  # kept even when a later lookup fails
-            _write_outcome(batch, created=found, failed={}, returned={}, state=BatchState.SENDING,
+            _write_outcome(batch, records, created=found, failed={}, returned={}, state=BatchState.SENDING,
                            summary={"reconciled": len(found), "looked_up": len(records)})
     return [r for r in records if r.pk not in found]
 
@@ -319,7 +340,7 @@ def _apply_result(batch: SubmissionBatch, records: list[ClientRecord], result: B
     state = BatchState.RECONCILING if unknown else BatchState.DONE
     summary = {"attempt": attempt, "atomic": result.atomic, "created": len(created), "failed": len(failed),
                "returned": len(returned), "unknown": len(unknown)}
-    _write_outcome(batch, created=created, failed=failed, returned=returned, state=state, summary=summary,
+    _write_outcome(batch, records, created=created, failed=failed, returned=returned, state=state, summary=summary,
                    response=_summarise_body(result.body))
     return unknown
 
@@ -356,7 +377,7 @@ def _refused(batch: SubmissionBatch, records: list[ClientRecord], exc: ArtuError
     summary = {"attempt": attempt, "status": exc.status, "error": exc.message, "failed": len(failed),
                "returned": len(returned), "issues": _issues_as_messages(exc.issues)[:50]}
     state = BatchState.GAVE_UP if isinstance(exc, ArtuAuthError) else BatchState.DONE
-    _write_outcome(batch, created={}, failed=failed, returned=returned, state=state, summary=summary,
+    _write_outcome(batch, records, created={}, failed=failed, returned=returned, state=state, summary=summary,
                    response=exc.body, error=str(exc))
 
 
@@ -396,7 +417,7 @@ def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: boo
                     # Artu may hold some of them: they stay "submitting" until a later run reconciles them.
                     _set_state(batch, BatchState.GAVE_UP, error=str(exc))
                 else:
-                    _write_outcome(batch, created={}, failed={}, state=BatchState.GAVE_UP, error=str(exc),
+                    _write_outcome(batch, records, created={}, failed={}, state=BatchState.GAVE_UP, error=str(exc),
                                    returned={r.pk: [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}]
                                              for r in records},
                                    summary={"attempt": attempts, "error": exc.message, "gave_up": True})

@@ -1,0 +1,135 @@
+"""Benchmark: submit 10,000 approved records to the Artu sandbox with 200 ms of latency per call.
+
+The floor is batches × latency ÷ concurrency (the time the calls alone must take); the figure that matters is
+measured ÷ floor, for concurrency 1, 4 and 8. Runs on a database of its own (a SQLite file under bench/out, or
+the PostgreSQL database named by DATABASE_URL, which it empties first) and a sandbox process of its own.
+
+    .venv/bin/python bench/bench_submit.py [--records 10000] [--latency-ms 200] [--concurrency 1 4 8] [--record]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/onboarding_bench .venv/bin/python bench/bench_submit.py
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT))
+OUT.mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{OUT / 'submit.sqlite3'}")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onboarding.settings")
+os.environ["ARTU_SANDBOX_TOKEN"] = os.environ["ARTU_API_KEY"] = "sk_test_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_sandbox(latency_ms: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "artu_sandbox", "--port", str(port), "--latency-ms", str(latency_ms)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the sandbox did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--runs", type=int, default=3, help="runs per concurrency; the median is reported")
+    parser.add_argument("--record", action="store_true", help="append the figures to bench/RESULTS.md")
+    args = parser.parse_args()
+
+    import django
+    import httpx
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from onboarding.models import ClientRecord, RecordStatus
+    from onboarding.services.roles import roles_setup
+    from onboarding.services.submissions import submission_run, submission_start
+    from tests.factories import ClientRecordFactory, UserFactory
+
+    if connection.vendor == "sqlite":
+        connection.close()
+        Path(settings.DATABASES["default"]["NAME"]).unlink(missing_ok=True)
+    else:
+        call_command("flush", "--no-input", verbosity=0)
+    call_command("migrate", "--no-input", verbosity=0)
+    roles_setup()
+    from django.contrib.auth.models import Group
+
+    officer = UserFactory(username="bench_officer")
+    officer.groups.add(Group.objects.get(name="Compliance officer"))
+    entry = UserFactory(username="bench_entry")
+
+    sandbox, url = start_sandbox(args.latency_ms)
+    settings.ARTU_API_URL = url
+    settings.ARTU_API_KEY = "sk_test_bench"
+    batches = -(-args.records // settings.ARTU_BATCH_SIZE)
+    template = [ClientRecordFactory.build(created_by=entry, updated_by=entry, status=RecordStatus.APPROVED)
+                for _ in range(args.records)]
+    fields = [f.attname for f in ClientRecord._meta.concrete_fields if f.attname not in ("id", "uuid")]
+    results = []
+    try:
+        for concurrency in args.concurrency:
+            times = []
+            for _ in range(args.runs):
+                ClientRecord.objects.filter(status=RecordStatus.APPROVED).delete()
+                ClientRecord.objects.bulk_create(
+                    [ClientRecord(**{f: getattr(r, f) for f in fields}) for r in template], batch_size=1000
+                )
+                httpx.post(f"{url}/_sandbox/reset", timeout=10).raise_for_status()
+                submission = submission_start(actor=officer, environment="test", enqueue=False)
+                started = time.perf_counter()
+                submission = submission_run(submission.pk, concurrency=concurrency)
+                elapsed = time.perf_counter() - started
+                assert submission.created_count == args.records, submission.created_count
+                times.append(elapsed)
+                ClientRecord.objects.filter(batch__submission=submission).update(status=RecordStatus.DRAFT)
+            floor = batches * args.latency_ms / 1000 / concurrency
+            median = statistics.median(times)
+            results.append((concurrency, floor, median, median / floor, times))
+            print(f"concurrency {concurrency}: floor {floor:.2f} s, median {median:.2f} s "
+                  f"({', '.join(f'{t:.2f}' for t in times)}), ratio {median / floor:.2f}", flush=True)
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+
+    if args.record:
+        db = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
+        lines = [
+            f"\n### {db}, {args.records} records, {batches} batches, {args.latency_ms} ms per call "
+            f"({time.strftime('%Y-%m-%d')})\n",
+            f"`{'DATABASE_URL=… ' if db == 'PostgreSQL' else ''}.venv/bin/python bench/bench_submit.py --record`\n",
+            "| concurrency | floor (s) | median (s) | runs (s) | measured ÷ floor |",
+            "|---:|---:|---:|---|---:|",
+        ]
+        lines += [f"| {c} | {f:.2f} | {m:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {r:.2f} |"
+                  for c, f, m, r, ts in results]
+        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
