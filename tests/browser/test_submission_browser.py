@@ -1,0 +1,36 @@
+"""An officer submits the approved records in the browser and follows the progress until Artu's ids show."""
+
+import threading
+
+import pytest
+
+from onboarding.models import ClientRecord, RecordStatus, Submission
+from onboarding.services.submissions import submission_run
+from tests.factories import ClientRecordFactory
+from tests.fixtures_browser import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_officer_submits_and_watches_progress(page, sign_in, oficial, artu, settings):
+    settings.ARTU_BATCH_SIZE = 2
+    ClientRecordFactory.create_batch(3, status=RecordStatus.APPROVED)
+    ClientRecordFactory(status=RecordStatus.APPROVED, rfc="BAD")
+    sign_in(oficial)
+    page.goto("/submissions/new/")
+    assert "4" in page.locator("#preview").inner_text()
+    page.uncheck("input[name=atomic]")
+    screenshot(page, "submission-new")
+    page.click("button[type=submit][data-disable-on-submit]")
+    page.wait_for_url("**/submissions/*/")
+    submission = Submission.objects.get()
+    assert submission.batch_count == 2 and not submission.atomic
+    # What the task worker does, here in a thread while the page polls.
+    worker = threading.Thread(target=submission_run, args=(submission.pk,), kwargs={"concurrency": 2})
+    worker.start()
+    worker.join(30)
+    page.wait_for_selector("#progress:not([hx-get])", timeout=15_000)
+    for record in ClientRecord.objects.filter(status=RecordStatus.SUBMITTED):
+        assert page.get_by_text(str(record.artu_id)).is_visible()
+    assert page.get_by_text("scopeData.MX.rfc").first.is_visible()
+    screenshot(page, "submission-done")
