@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from onboarding.views import audit, home, records, submissions
+from onboarding.views import uploads as upload_views
 
 records_patterns = (
     [
@@ -19,6 +20,7 @@ records_patterns = (
 urlpatterns = [
     path("", home.home, name="home"),
     path("records/", include(records_patterns)),
+    path("uploads/", include(upload_views.patterns)),
     path("submissions/", include(submissions.patterns)),
     path("audit/", include(audit.patterns)),
     path(

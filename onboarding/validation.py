@@ -94,6 +94,10 @@ MESSAGES = {
     "metadata_reserved_key": _("%(field)s may not use the key %(value)s; the app sets it."),
     "last_name_missing": _("%(field)s is empty; Mexican persons usually have apellido paterno and materno."),
     "value_invalid": _("%(field)s: %(value)s is not a valid value."),
+    "duplicate": _("%(field)s %(value)s is also on record #%(other)s; keep one and reject the other, or mark this "
+                   "one as not a duplicate."),
+    "duplicate_in_file": _("%(field)s %(value)s is also in row %(row)s of this file (record #%(other)s)."),
+    "actividad_invalid": _("%(value)s is not an actividad vulnerable; use ARI, AVI, INM, JYS, MJR, MPC, TSC or VEH."),
 }
 
 

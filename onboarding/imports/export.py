@@ -1,0 +1,88 @@
+"""Writing an upload's problem rows as CSV or XLSX: original cells, the record, one column of messages.
+
+Cells a spreadsheet would run as a formula (`= + - @`, tab, CR) get a leading apostrophe (OWASP "CSV injection");
+in the workbook every cell is also typed as text.
+"""
+
+import csv
+import io
+import json
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from onboarding.validation import Problem, Severity, is_formula, problem_message
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def export_safe(value: Any) -> str:
+    """The cell as text; one a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection)."""
+    text = cell_text(value)
+    return "'" + text if is_formula(text) else text
+
+
+def row_messages(problems: list[dict[str, Any]]) -> str:
+    """Every problem of a row as one text, errors first, in the active language."""
+    labels = {Severity.ERROR: _("Error"), Severity.WARNING: _("Warning")}
+    parts = []
+    for data in sorted(problems, key=lambda p: p.get("severity") != Severity.ERROR):
+        problem = Problem.from_dict(data)
+        code = problem.code
+        if code == "duplicate" and problem.params.get("in_file"):
+            code = "duplicate_in_file"
+        parts.append(f"{labels[problem.severity]}: {problem_message(problem.field, code, problem.params)}")
+    return " | ".join(parts)
+
+
+def problem_lines(*, headers: list[str], rows: QuerySet, language: str) -> Iterator[list[str]]:
+    # The body runs while the response streams, after the view returned: keep the reader's language.
+    with translation.override(language):
+        yield [export_safe(h) for h in (_("Row"), *headers, _("Record"), _("Messages"))]
+        for source_row, source_data, problems, pk in rows.values_list(
+                "source_row", "source_data", "problems", "pk").iterator(chunk_size=2000):
+            cells = [source_data.get(h) for h in headers] if isinstance(source_data, dict) else []
+            yield [str(source_row), *(export_safe(c) for c in cells), str(pk), export_safe(row_messages(problems))]
+
+
+def csv_chunks(lines: Iterator[list[str]]) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff".encode()  # Excel reads a UTF-8 CSV with accents and ñ correctly only with the BOM
+    for n, line in enumerate(lines, start=1):
+        writer.writerow(line)
+        if n % 500 == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def xlsx_chunks(lines: Iterator[list[str]]) -> Iterator[bytes]:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Problems")
+    for line in lines:
+        cells = []
+        for value in line:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"  # text, never a formula, whatever it starts with
+            cells.append(cell)
+        sheet.append(cells)
+    with tempfile.TemporaryFile() as out:
+        workbook.save(out)
+        out.seek(0)
+        while chunk := out.read(256 * 1024):
+            yield chunk

@@ -1,0 +1,234 @@
+"""Writing prepared rows as ClientRecords, fast: duplicate look-ups and one bulk write per chunk.
+
+Called only inside the staging transaction (`services.uploads.upload_stage`). Rows go in with `executemany`
+(SQLite) or `COPY` (PostgreSQL) over values already in database form: building 100,000 model instances and letting
+`bulk_create` compile them costs more than parsing, validating and inserting together (bench/RESULTS.md). Ids are
+reserved up front so duplicate links and audit events can name a record before it is inserted.
+"""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.db.models import JSONField
+from django.utils import timezone
+
+from onboarding.models import DATA_FIELDS, ClientRecord, RecordStatus, Upload
+from onboarding.validation import GENERIC_RFCS
+
+DUPLICATE_FIELDS = ("external_id", "rfc", "curp")
+
+
+@dataclass(slots=True)
+class StagedRow:
+    source_row: int
+    values: dict[str, Any]
+    problems: list[dict[str, Any]]
+    source_data: dict[str, Any]
+    id: int = 0
+    duplicate_of: int | None = None
+    duplicate_field: str = ""
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for p in self.problems if p["severity"] == "error")
+
+    @property
+    def warning_count(self) -> int:
+        return sum(1 for p in self.problems if p["severity"] == "warning")
+
+
+# -- duplicates --------------------------------------------------------------------------------------------------
+
+def _comparable(name: str, value: str) -> bool:
+    return bool(value) and not (name == "rfc" and value in GENERIC_RFCS)
+
+
+def mark_duplicates(rows: Sequence[StagedRow], *, upload_id: int) -> None:
+    """Link each row whose external id, RFC or CURP another record already has (earlier in this file or staged
+    before; rejected records do not count) and add the blocking `duplicate` problem. One query per field."""
+    known = {name: _existing(name, {v for r in rows if _comparable(name, v := r.values[name])})
+             for name in DUPLICATE_FIELDS}
+    for row in rows:
+        for name in DUPLICATE_FIELDS:
+            value = row.values[name]
+            if not _comparable(name, value):
+                continue
+            other = known[name].get(value)
+            if other and not row.duplicate_of:
+                pk, other_upload, other_row = other
+                in_file = other_upload == upload_id
+                row.duplicate_of, row.duplicate_field = pk, name
+                params = {"value": value, "other": pk, "in_file": in_file}
+                if in_file:
+                    params["row"] = other_row
+                row.problems.append({"field": name, "code": "duplicate", "severity": "error", "params": params})
+            # Later rows of this chunk see this one as their earlier record.
+            known[name].setdefault(value, (row.id, upload_id, row.source_row))
+
+
+def _existing(name: str, values: set[str]) -> dict[str, tuple[int, int | None, int | None]]:
+    """{value: (id, upload id, row)} of the oldest record not rejected holding each value in field `name`."""
+    if not values:
+        return {}
+    # Plain SQL: the ORM spends longer preparing a 2,000-value IN list than the database takes to answer it.
+    quote = connection.ops.quote_name
+    sql = "SELECT {0}, {1}, {2}, {3} FROM {4} WHERE {0} IN ({5}) AND {6} <> %s ORDER BY {1} DESC".format(  # noqa: S608
+        quote(name), quote("id"), quote("upload_id"), quote("source_row"), quote(ClientRecord._meta.db_table),
+        ", ".join(["%s"] * len(values)), quote("status"))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, RecordStatus.REJECTED])
+        return {value: (pk, upload, row) for value, pk, upload, row in cursor.fetchall()}
+
+
+@contextmanager
+def bulk_write_cache(megabytes: int = 32):
+    """SQLite: a larger page cache for this connection while staging (the default 2 MB cannot hold the indexes a
+    100,000-row insert walks; with it, inserts slow down as the table grows). No-op on PostgreSQL."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = {-1024 * int(megabytes)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+# -- ids and INSERT ----------------------------------------------------------------------------------------------
+
+class IdReserver:
+    """Hands out ClientRecord ids inside the staging transaction."""
+
+    def __init__(self):
+        self.table = ClientRecord._meta.db_table
+        self.next_id: int | None = None
+
+    def take(self, count: int) -> list[int]:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                               [self.table, count])
+                return [r[0] for r in cursor.fetchall()]
+        if connection.vendor != "sqlite":
+            raise NotImplementedError(connection.vendor)
+        if self.next_id is None:
+            # SQLite: the staging transaction holds the database's write lock (BEGIN IMMEDIATE), so no other
+            # writer can take these ids before the INSERT. AUTOINCREMENT's counter is honoured too.
+            quoted = connection.ops.quote_name(self.table)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT MAX(id) FROM {quoted}")  # noqa: S608 - table name from the model
+                highest = cursor.fetchone()[0] or 0
+                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [self.table])
+                seq = cursor.fetchone()
+            self.next_id = max(highest, seq[0] if seq else 0) + 1
+        ids = list(range(self.next_id, self.next_id + count))
+        self.next_id += count
+        return ids
+
+
+class RecordInserter:
+    """Inserts StagedRows as whole ClientRecord rows: the per-row columns first, then those equal for every row.
+
+    SQLite gets one `executemany` per chunk; PostgreSQL gets `COPY ... FROM STDIN`, which is several times faster
+    than any INSERT. Values are in database form already (JSON as text, dates ISO on SQLite), as Django would send.
+    """
+
+    PER_ROW = ("id", "uuid", "problems", "error_count", "warning_count", "source_row", "source_data",
+               "duplicate_of_id", "duplicate_field")
+
+    def __init__(self, *, upload: Upload):
+        now = timezone.now()
+        ops = connection.ops
+        fields = {f.attname: f for f in ClientRecord._meta.concrete_fields}
+        constant = {
+            "status": RecordStatus.IN_REVIEW,
+            "created_by_id": upload.created_by_id,
+            "updated_by_id": upload.created_by_id,
+            "upload_id": upload.pk,
+            "created_at": now,
+            "updated_at": now,
+        }
+        per_row = (*self.PER_ROW, *DATA_FIELDS)
+        rest = [name for name in fields if name not in per_row]
+        constants = []
+        for name in rest:
+            value = constant[name] if name in constant else fields[name].get_default()
+            if isinstance(fields[name], JSONField):
+                constants.append(None if value is None else _dumps(value))
+            else:
+                constants.append(fields[name].get_db_prep_save(value, connection))
+        self.constants = tuple(constants)
+        self.data = itemgetter(*DATA_FIELDS)
+        self.json_at = [i for i, name in enumerate(DATA_FIELDS) if isinstance(fields[name], JSONField)]
+        self.date_at = [i for i, name in enumerate(DATA_FIELDS) if fields[name].get_internal_type() == "DateField"]
+        self.postgres = connection.vendor == "postgresql"
+        self.native_uuid = connection.features.has_native_uuid_field
+        columns = ", ".join(ops.quote_name(fields[name].column) for name in (*per_row, *rest))
+        table = ops.quote_name(ClientRecord._meta.db_table)
+        placeholders = ", ".join(["%s"] * len(fields))
+        self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - model names
+        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+
+    def params(self, row: StagedRow) -> tuple:
+        data = list(self.data(row.values))
+        for i in self.json_at:
+            value = data[i]
+            if value is not None:
+                data[i] = _dumps_common(value)
+        if not self.postgres:
+            for i in self.date_at:
+                if data[i] is not None:
+                    data[i] = data[i].isoformat()
+        errors = sum(1 for p in row.problems if p["severity"] == "error")
+        new_uuid = uuid.uuid4() if self.native_uuid else uuid.uuid4().hex
+        problems = _dumps(row.problems) if row.problems else "[]"
+        return (row.id, new_uuid, problems, errors, len(row.problems) - errors, row.source_row,
+                _dumps(row.source_data), row.duplicate_of, row.duplicate_field, *data, *self.constants)
+
+    def insert(self, rows: Iterable[StagedRow]) -> None:
+        params = [self.params(r) for r in rows]
+        if not params:
+            return
+        with connection.cursor() as cursor:
+            if self.postgres:
+                with cursor.cursor.copy(self.copy_sql) as copy:
+                    for values in params:
+                        copy.write_row(values)
+            else:
+                cursor.executemany(self.insert_sql, params)
+
+
+_ENCODER = DjangoJSONEncoder(separators=(",", ":"))
+
+
+def _dumps(value: Any) -> str:
+    return _ENCODER.encode(value)
+
+
+_COMMON: dict[tuple, str] = {}
+
+
+def _dumps_common(value: Any) -> str:
+    """Empty values and scope lists repeat on most rows: each distinct one is encoded once."""
+    if isinstance(value, (list, dict)) and not value:
+        key: tuple = (type(value),)
+    elif isinstance(value, list) and len(value) < 12 and all(isinstance(v, str) for v in value):
+        key = (list, *value)
+    else:
+        return _dumps(value)
+    text = _COMMON.get(key)
+    if text is None:
+        text = _dumps(value)
+        if len(_COMMON) < 1000:
+            _COMMON[key] = text
+    return text

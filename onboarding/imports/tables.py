@@ -1,0 +1,85 @@
+"""A file as a table of cells: refusals, what inspection finds, the header row and its names, the row limit."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from onboarding.imports.mapping import header_key, match_header
+
+SAMPLE_BYTES = 64 * 1024
+HEADER_SEARCH_ROWS = 20
+
+
+def refuse(code: str, message, **params: Any) -> ValidationError:
+    return ValidationError(message, code=code, params=params)
+
+
+@dataclass
+class FileInfo:
+    format: str
+    headers: list[str]
+    header_row: int
+    row_count: int
+    encoding: str = ""
+    delimiter: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def is_blank(cells: list) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def find_header(rows: list[list]) -> int:
+    """Index of the header row among the first rows: the one naming most known fields, else the first full row.
+
+    Title rows ("Clientes sucursal Norte, marzo") and blank rows above the header are skipped this way.
+    """
+    best, best_hits = -1, 1
+    for i, cells in enumerate(rows):
+        hits = len({t for c in cells if isinstance(c, str) and (t := match_header(c))})
+        if hits > best_hits:
+            best, best_hits = i, hits
+    if best >= 0:
+        return best
+    widths = [sum(1 for c in cells if c not in (None, "") and str(c).strip()) for cells in rows]
+    widest = max(widths, default=0)
+    if widest == 0:
+        raise refuse("empty", _("The file is empty."))
+    return next(i for i, w in enumerate(widths) if w == widest)
+
+
+def clean_headers(cells: list) -> list[str]:
+    """Header names trimmed; an unnamed column in the middle gets its Excel letter; trailing empty ones go.
+
+    Refuses a header repeated (also when it differs only in accents or case): its column could not be told apart.
+    """
+    names = [" ".join(str(c).split()) if c is not None else "" for c in cells]
+    while names and not names[-1]:
+        names.pop()
+    if not names:
+        raise refuse("no_header", _("No header row found: the file's first rows hold no column names."))
+    headers = [name or f"({column_letter(i)})" for i, name in enumerate(names)]
+    counts = Counter(header_key(h) or h.lower() for h in headers)
+    doubled = [h for h in headers if counts[header_key(h) or h.lower()] > 1]
+    if doubled:
+        raise refuse("duplicate_headers", _("These column names appear more than once: %(names)s. Give each column "
+                                            "its own name and upload the file again."),
+                     names=", ".join(f"“{h}”" for h in dict.fromkeys(doubled)))
+    return headers
+
+
+def row_limit_error(limit: int) -> ValidationError:
+    return refuse("too_many_rows", _("The file has more than %(limit)s data rows, the most one upload may have. "
+                                     "Split it into smaller files."), limit=f"{limit:,}")

@@ -1,0 +1,371 @@
+"""Uploading a client file: receive it, map its columns, stage its rows as records (all or none), export problems.
+
+Staging has two steps. First every row is read, normalised and validated with the form's rules, outside any
+transaction, into a temporary spool, while `Upload.rows_done` shows the progress. Then one durable transaction
+reserves ids, links duplicates, inserts every record and writes one `record.created` event per record and one
+`upload.staged` with the counts. Whatever fails, nothing of the file is left staged (the upload ends `failed`,
+with its message and an `upload.failed` event).
+"""
+
+import hashlib
+import pickle  # noqa: S403 - a spool this process writes and reads back itself, never from outside
+import tempfile
+import time
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from onboarding.errors import InvalidTransition
+from onboarding.imports.export import cell_text, csv_chunks, problem_lines, xlsx_chunks
+from onboarding.imports.mapping import headers_signature, mapping_check, mapping_from_saved, mapping_suggest
+from onboarding.imports.pipeline import RowPreparer
+from onboarding.imports.readers import inspect_file, iter_rows, sample_rows
+from onboarding.imports.store import IdReserver, RecordInserter, StagedRow, bulk_write_cache, mark_duplicates
+from onboarding.imports.tables import FileInfo, refuse
+from onboarding.models import AuditAction, ClientRecord, SavedMapping, Upload, UploadStatus
+from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
+from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write
+
+CHUNK_ROWS = 2000
+PROGRESS_EVERY_SECONDS = 0.5
+ACTIVE = (UploadStatus.QUEUED, UploadStatus.STAGING, UploadStatus.STAGED)
+
+
+# -- receive -----------------------------------------------------------------------------------------------------
+
+def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
+    """Store a file and read its shape (format, encoding, delimiter, headers, rows); suggest or apply a mapping.
+
+    Writes `upload.received`. A file over the size limit is refused before it is stored or read (ValidationError
+    `too_large`); any other bad file is kept as a `failed` upload with an `upload.failed` event, then the
+    ValidationError is raised so the caller can show it. Nothing is staged here.
+    """
+    if not actor.has_perm(PERM_STAGE_UPLOAD):
+        raise PermissionDenied
+    name = (getattr(file, "name", "") or "upload").rsplit("/", 1)[-1][:255]
+    if file.size > settings.UPLOAD_MAX_BYTES:
+        raise refuse("too_large", _("The file is %(size)s MB; the most one upload may have is %(limit)s MB. Split "
+                                    "it into smaller files."),
+                     size=f"{file.size / 1e6:,.1f}", limit=f"{settings.UPLOAD_MAX_BYTES / 1e6:,.0f}")
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    upload = Upload(original_name=name, size=file.size, sha256=digest.hexdigest(), created_by=actor,
+                    format=_format_hint(name))
+    file.seek(0)
+    upload.file.save(name, file, save=False)
+    try:
+        with upload.file.open("rb") as stored:
+            info = inspect_file(stored, name=name, encoding=encoding)
+    except ValidationError as exc:
+        _received_refused(upload, exc)
+        raise
+    upload.format, upload.encoding, upload.delimiter = info.format, info.encoding, info.delimiter
+    upload.header_row, upload.headers, upload.row_count = info.header_row, info.headers, info.row_count
+    saved = (SavedMapping.objects.filter(headers_signature=headers_signature(info.headers))
+             .order_by("-updated_at").first())
+    upload.saved_mapping = saved
+    upload.mapping = mapping_from_saved(info.headers, saved.mapping) if saved else mapping_suggest(info.headers)
+    upload.status = UploadStatus.MAPPING
+    with transaction.atomic(durable=True):
+        upload.save()
+        audit_event_write(actor=actor, action=AuditAction.UPLOAD_RECEIVED, **_target(upload), changes={
+            "name": name, "size": upload.size, "sha256": upload.sha256, "format": upload.format,
+            "encoding": upload.encoding, "delimiter": upload.delimiter, "header_row": upload.header_row,
+            "rows": upload.row_count, "headers": upload.headers,
+            "saved_mapping": saved.name if saved else "",
+            "same_file_as": list(upload_same_file(upload=upload).values_list("pk", flat=True)),
+        })
+    return upload
+
+
+def _format_hint(name: str) -> str:
+    lower = name.lower()
+    return "xlsx" if lower.endswith((".xlsx", ".xlsm")) else "json" if lower.endswith(".json") else "csv"
+
+
+def _target(upload: Upload) -> dict[str, Any]:
+    return {"upload_id": upload.pk, "target_type": "upload", "target_id": str(upload.pk)}
+
+
+def _message(exc: ValidationError) -> str:
+    return " ".join(str(m) for m in exc.messages)
+
+
+def _received_refused(upload: Upload, exc: ValidationError) -> None:
+    upload.status, upload.error_code, upload.error_message = UploadStatus.FAILED, exc.code or "", _message(exc)
+    upload.finished_at = timezone.now()
+    with transaction.atomic(durable=True):
+        upload.save()
+        audit_event_write(actor=upload.created_by, action=AuditAction.UPLOAD_FAILED, **_target(upload), changes={
+            "name": upload.original_name, "size": upload.size, "sha256": upload.sha256, "code": upload.error_code,
+            "message": upload.error_message,
+        })
+
+
+# -- map ---------------------------------------------------------------------------------------------------------
+
+def upload_map_columns(*, actor, upload_id: int, mapping: dict[str, str], save_as: str = "",
+                       allow_same_file: bool = False, background: bool | None = None) -> Upload:
+    """Confirm the column mapping (optionally saved under `save_as`) and stage the file: at once when it is small
+    (or `background=False`), by the background task otherwise. Writes `upload.mapped`. Raises ValidationError
+    (`missing_columns`, `mapping_twice`, `same_file` unless `allow_same_file`), InvalidTransition past mapping."""
+    if not actor.has_perm(PERM_STAGE_UPLOAD):
+        raise PermissionDenied
+    save_as = " ".join(save_as.split())[:100]
+    with transaction.atomic(durable=True):
+        upload = Upload.objects.select_for_update().get(pk=upload_id)
+        if upload.status not in (UploadStatus.RECEIVED, UploadStatus.MAPPING):
+            raise InvalidTransition(_("This upload is %(status)s; its columns can no longer be mapped.")
+                                    % {"status": upload.get_status_display().lower()})
+        clean = mapping_check(upload.headers, mapping)
+        same = list(upload_same_file(upload=upload).values_list("pk", flat=True))
+        if same and not allow_same_file:
+            raise ValidationError(_("This same file was already staged (upload %(uploads)s). Tick “stage it again” "
+                                    "to stage it anyway; its rows will be flagged as duplicates."),
+                                  code="same_file", params={"uploads": ", ".join(f"#{pk}" for pk in same)})
+        if save_as:
+            upload.saved_mapping, _created = SavedMapping.objects.update_or_create(
+                name=save_as,
+                defaults={"headers_signature": headers_signature(upload.headers), "headers": upload.headers,
+                          "mapping": clean},
+                create_defaults={"headers_signature": headers_signature(upload.headers), "headers": upload.headers,
+                                 "mapping": clean, "created_by": actor},
+            )
+        upload.mapping, upload.status, upload.rows_done = clean, UploadStatus.QUEUED, 0
+        upload.save(update_fields=["mapping", "saved_mapping", "status", "rows_done"])
+        if background is None:
+            background = upload.row_count > settings.UPLOAD_SYNC_MAX_ROWS
+        audit_event_write(actor=actor, action=AuditAction.UPLOAD_MAPPED, **_target(upload), changes={
+            "mapping": clean, "saved_as": save_as, "same_file_as": same, "background": background,
+        })
+        if background:
+            from onboarding.tasks import upload_stage_task
+
+            transaction.on_commit(partial(upload_stage_task.enqueue, upload_id=upload.pk))
+    if background:
+        return upload
+    return upload_stage(upload_id=upload.pk)
+
+
+# -- stage -------------------------------------------------------------------------------------------------------
+
+@dataclass
+class StageCounts:
+    rows: int = 0
+    ready: int = 0
+    errors: int = 0
+    warnings: int = 0
+    duplicates: int = 0
+
+    def add(self, row: StagedRow) -> None:
+        errors = row.error_count
+        self.rows += 1
+        self.ready += not errors
+        self.errors += bool(errors)
+        self.warnings += bool(row.warning_count)
+        self.duplicates += bool(row.duplicate_of)
+
+
+def upload_stage(*, upload_id: int) -> Upload:
+    """Stage every row of a queued upload as records in review, all or none, as the user who uploaded it.
+
+    Writes one `record.created` per record and `upload.staged` with the counts; on any failure, `upload.failed`
+    and nothing else. Idempotent: an upload that is not queued is returned untouched. A file-level refusal
+    (ValidationError) leaves the upload `failed` with its message; an unexpected error does too, and is re-raised.
+    """
+    claimed = Upload.objects.filter(pk=upload_id, status=UploadStatus.QUEUED).update(
+        status=UploadStatus.STAGING, rows_done=0)
+    upload = Upload.objects.select_related("created_by").get(pk=upload_id)
+    if not claimed:
+        return upload
+    try:
+        with tempfile.TemporaryFile() as spool:
+            rows = _prepare_rows(upload, spool)
+            with bulk_write_cache(), transaction.atomic(durable=True):
+                counts = _store_rows(upload, spool)
+                _staged(upload, counts, rows)
+    except ValidationError as exc:
+        _stage_failed(upload, exc)
+    except Exception:
+        _stage_failed(upload, ValidationError(_("Staging stopped on an unexpected error; nothing was staged. Try "
+                                                "again, or ask an administrator to look at the log."),
+                                              code="internal"))
+        raise
+    upload.refresh_from_db()
+    return upload
+
+
+def _file_info(upload: Upload) -> FileInfo:
+    return FileInfo(upload.format, upload.headers, upload.header_row, upload.row_count, encoding=upload.encoding,
+                    delimiter=upload.delimiter)
+
+
+def _prepare_rows(upload: Upload, spool: IO[bytes]) -> int:
+    """Read, normalise and validate every row into `spool`, in chunks; returns the number of rows."""
+    preparer = RowPreparer(upload.headers, upload.mapping)
+    limit = settings.UPLOAD_MAX_ROWS
+    done, chunk, last_report = 0, [], time.monotonic()
+    with upload.file.open("rb") as stored:
+        for source_row, cells in iter_rows(stored, _file_info(upload)):
+            values, problems, source = preparer.prepare(cells)
+            chunk.append((source_row, values, problems, source))
+            if len(chunk) >= CHUNK_ROWS:
+                pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                done += len(chunk)
+                chunk = []
+                if done > limit:
+                    raise refuse("too_many_rows", _("The file has more than %(limit)s data rows, the most one "
+                                                    "upload may have. Split it into smaller files."),
+                                 limit=f"{limit:,}")
+                if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
+                    Upload.objects.filter(pk=upload.pk).update(rows_done=done)
+                    last_report = time.monotonic()
+    if chunk:
+        pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        done += len(chunk)
+    if done > limit:
+        raise refuse("too_many_rows", _("The file has more than %(limit)s data rows, the most one upload may have. "
+                                        "Split it into smaller files."), limit=f"{limit:,}")
+    if not done:
+        raise refuse("no_rows", _("The file has no data rows under its header."))
+    Upload.objects.filter(pk=upload.pk).update(rows_done=done, row_count=done)
+    return done
+
+
+def _spooled_chunks(spool: IO[bytes]) -> Iterator[list[tuple]]:
+    spool.seek(0)
+    while True:
+        try:
+            yield pickle.load(spool)  # noqa: S301 - written by _prepare_rows in this same call
+        except EOFError:
+            return
+
+
+def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
+    """Inside the staging transaction: ids, duplicate links, the INSERTs, then one `record.created` per record."""
+    reserver, inserter, counts = IdReserver(), RecordInserter(upload=upload), StageCounts()
+    ids, source_rows = array("q"), array("q")
+    for chunk in _spooled_chunks(spool):
+        rows = [StagedRow(*item) for item in chunk]
+        for row, pk in zip(rows, reserver.take(len(rows)), strict=True):
+            row.id = pk
+        mark_duplicates(rows, upload_id=upload.pk)
+        inserter.insert(rows)
+        for row in rows:
+            counts.add(row)
+            ids.append(row.id)
+            source_rows.append(row.source_row)
+    # The events go last: writing them locks the audit chain's head, which every audited action of every user
+    # needs, so it is held for the events only, not for the whole insert.
+    for start in range(0, len(ids), CHUNK_ROWS):
+        audit_events_write(actor=upload.created_by, events=[
+            EventSpec(action=AuditAction.RECORD_CREATED, record_id=pk, upload_id=upload.pk,
+                      changes={"source": "upload", "row": row})
+            for pk, row in zip(ids[start:start + CHUNK_ROWS], source_rows[start:start + CHUNK_ROWS], strict=True)
+        ])
+    return counts
+
+
+def _staged(upload: Upload, counts: StageCounts, rows: int) -> None:
+    updated = Upload.objects.filter(pk=upload.pk, status=UploadStatus.STAGING).update(
+        status=UploadStatus.STAGED, row_count=rows, rows_done=rows, ready_count=counts.ready,
+        error_count=counts.errors, warning_count=counts.warnings, duplicate_count=counts.duplicates,
+        finished_at=timezone.now(), error_code="", error_message="",
+    )
+    if updated != 1:
+        raise InvalidTransition(_("The upload changed state while it was being staged."))
+    audit_event_write(actor=upload.created_by, action=AuditAction.UPLOAD_STAGED, **_target(upload), changes={
+        "rows": rows, "ready": counts.ready, "errors": counts.errors, "warnings": counts.warnings,
+        "duplicates": counts.duplicates, "sha256": upload.sha256, "mapping": upload.mapping,
+    })
+
+
+def _stage_failed(upload: Upload, exc: ValidationError) -> None:
+    message = _message(exc)
+    with transaction.atomic(durable=True):
+        Upload.objects.filter(pk=upload.pk).update(
+            status=UploadStatus.FAILED, error_code=exc.code or "", error_message=message, rows_done=0,
+            finished_at=timezone.now(),
+        )
+        audit_event_write(actor=upload.created_by, action=AuditAction.UPLOAD_FAILED, **_target(upload),
+                          changes={"code": exc.code or "", "message": message})
+
+
+# -- problem rows ------------------------------------------------------------------------------------------------
+
+@dataclass
+class ProblemExport:
+    filename: str
+    content_type: str
+    chunks: Iterator[bytes]
+
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def upload_problems_export(*, actor, upload_id: int, file_format: str) -> ProblemExport:
+    """The upload's rows with errors or warnings, original cells plus one column of messages in the active
+    language, as CSV or XLSX; cells a spreadsheet would run as formulas are neutralised. Writes `data.export`."""
+    if not actor.has_perm(PERM_VIEW_UPLOADS):
+        raise PermissionDenied
+    if file_format not in EXPORT_TYPES:
+        raise ValidationError(_("Unknown file format."), code="format")
+    upload = Upload.objects.get(pk=upload_id)
+    rows = upload_problem_records(upload_id=upload.pk)
+    with transaction.atomic(durable=True):
+        count = rows.count()
+        audit_event_write(actor=actor, action=AuditAction.EXPORT, **_target(upload), changes={
+            "what": "upload_problem_rows", "format": file_format, "rows": count,
+        })
+    language = translation.get_language()
+    lines = problem_lines(headers=upload.headers, rows=rows, language=language)
+    chunks = csv_chunks(lines) if file_format == "csv" else xlsx_chunks(lines)
+    stem = upload.original_name.rsplit(".", 1)[0][:80] or "upload"
+    return ProblemExport(f"{stem}-problems-{upload.pk}.{file_format}", EXPORT_TYPES[file_format], chunks)
+
+
+# -- reads -------------------------------------------------------------------------------------------------------
+
+def upload_list() -> QuerySet[Upload]:
+    """Uploads newest first, with who uploaded them."""
+    return Upload.objects.select_related("created_by", "saved_mapping")
+
+
+def upload_get(*, pk: int) -> Upload:
+    return Upload.objects.select_related("created_by", "saved_mapping").get(pk=pk)
+
+
+def upload_same_file(*, upload: Upload) -> QuerySet[Upload]:
+    """Other uploads of the very same bytes that were staged or are being staged."""
+    return Upload.objects.filter(sha256=upload.sha256, status__in=ACTIVE).exclude(pk=upload.pk).order_by("pk")
+
+
+def upload_problem_records(*, upload_id: int) -> QuerySet[ClientRecord]:
+    return (ClientRecord.objects.filter(upload_id=upload_id)
+            .filter(Q(error_count__gt=0) | Q(warning_count__gt=0)).order_by("source_row", "pk"))
+
+
+def upload_columns(*, upload: Upload, samples: int = 3) -> list[dict[str, Any]]:
+    """Each column with its current target and up to `samples` example values, for the mapping step."""
+    with upload.file.open("rb") as stored:
+        rows = sample_rows(stored, _file_info(upload), n=samples)
+    columns = []
+    for index, header in enumerate(upload.headers):
+        values = [cell_text(r[index]) for r in rows if index < len(r) and r[index] not in (None, "")]
+        columns.append({"index": index, "header": header, "target": upload.mapping.get(header, ""),
+                        "samples": values})
+    return columns

@@ -1,0 +1,218 @@
+"""Uploading client files: the upload page and list, the mapping step, the result page with its progress bar,
+and the download of problem rows."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling
+from django_htmx.middleware import HtmxDetails
+
+from onboarding.errors import DomainError
+from onboarding.imports.mapping import mapping_check, target_choices
+from onboarding.models import Upload, UploadStatus
+from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
+from onboarding.services.uploads import (
+    upload_columns,
+    upload_get,
+    upload_list,
+    upload_map_columns,
+    upload_problems_export,
+    upload_receive,
+    upload_same_file,
+)
+
+PAGE_SIZE = 25
+RUNNING = (UploadStatus.QUEUED, UploadStatus.STAGING)
+ENCODINGS = [
+    ("", gettext_lazy("Detect automatically")),
+    ("utf-8", "UTF-8"),
+    ("cp1252", gettext_lazy("Windows / Excel (cp1252)")),
+    ("latin-1", "ISO-8859-1 (Latin-1)"),
+    ("utf-16", "UTF-16"),
+]
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("File"), allow_empty_file=True,
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.json"}))
+    encoding = forms.ChoiceField(label=gettext_lazy("Text encoding (CSV)"), choices=ENCODINGS, required=False)
+
+
+class MappingForm(forms.Form):
+    """One select per column of the file, preselected with the suggested or saved target."""
+
+    save_as = forms.CharField(label=gettext_lazy("Save this mapping as"), required=False, max_length=100,
+                              help_text=gettext_lazy("A later file with the same columns gets it automatically."))
+    allow_same_file = forms.BooleanField(label=gettext_lazy("Stage it again anyway"), required=False)
+
+    def __init__(self, *args, columns: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.columns = columns
+        choices = target_choices()
+        for column in columns:
+            self.fields[f"col_{column['index']}"] = forms.ChoiceField(
+                label=column["header"], choices=choices, required=False, initial=column["target"])
+            column["field_name"] = f"col_{column['index']}"
+
+    def mapping(self) -> dict[str, str]:
+        return {c["header"]: self.cleaned_data.get(c["field_name"]) or "" for c in self.columns}
+
+    def bound_columns(self) -> list[dict]:
+        return [{**c, "field": self[c["field_name"]]} for c in self.columns]
+
+
+DELIMITER_LABELS = {",": gettext_lazy("comma"), ";": gettext_lazy("semicolon"), "\t": gettext_lazy("tab"), "|": "|"}
+
+
+def _facts(upload: Upload) -> dict:
+    """What every upload page shows about the file."""
+    return {"upload": upload, "UploadStatus": UploadStatus,
+            "delimiter_label": DELIMITER_LABELS.get(upload.delimiter, upload.delimiter)}
+
+
+def _limits() -> dict:
+    return {"max_mb": f"{settings.UPLOAD_MAX_BYTES / 1e6:,.0f}", "max_rows": f"{settings.UPLOAD_MAX_ROWS:,}",
+            "sync_rows": f"{settings.UPLOAD_SYNC_MAX_ROWS:,}"}
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(PERM_VIEW_UPLOADS, raise_exception=True)
+def upload_index(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not request.user.has_perm(PERM_STAGE_UPLOAD):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                upload = upload_receive(actor=request.user, file=form.cleaned_data["file"],
+                                        encoding=form.cleaned_data["encoding"])
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return redirect("uploads:mapping", pk=upload.pk)
+    page = Paginator(upload_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "limits": _limits(), "UploadStatus": UploadStatus}
+    return render(request, "uploads/list.html", context, status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(PERM_STAGE_UPLOAD, raise_exception=True)
+def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _get(pk)
+    if upload.status not in (UploadStatus.RECEIVED, UploadStatus.MAPPING):
+        return redirect("uploads:detail", pk=pk)
+    form = MappingForm(request.POST or None, columns=upload_columns(upload=upload))
+    if request.method == "POST" and form.is_valid():
+        try:
+            upload = upload_map_columns(actor=request.user, upload_id=pk, mapping=form.mapping(),
+                                        save_as=form.cleaned_data["save_as"],
+                                        allow_same_file=form.cleaned_data["allow_same_file"])
+        except (ValidationError, DomainError) as exc:
+            form.add_error(None, exc.message if isinstance(exc, DomainError) else exc)
+        else:
+            if upload.status == UploadStatus.STAGED:
+                messages.success(request, _("File staged: %(n)s records sent to review.") % {"n": upload.row_count})
+            return redirect("uploads:detail", pk=pk)
+    same_file = upload_same_file(upload=upload).select_related("created_by")
+    context = {**_facts(upload), "form": form, "same_file": same_file, "missing": _mapping_gaps(upload),
+               "limits": _limits()}
+    return render(request, "uploads/mapping.html", context, status=422 if form.errors else 200)
+
+
+def _mapping_gaps(upload: Upload) -> list[str]:
+    try:
+        mapping_check(upload.headers, upload.mapping)
+    except ValidationError as exc:
+        return exc.messages
+    return []
+
+
+@require_GET
+@permission_required(PERM_VIEW_UPLOADS, raise_exception=True)
+def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _get(pk)
+    return render(request, "uploads/detail.html", _detail_context(upload))
+
+
+@require_GET
+@permission_required(PERM_VIEW_UPLOADS, raise_exception=True)
+@vary_on_headers("HX-Request")
+def upload_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    if not request.htmx:
+        return redirect("uploads:detail", pk=pk)
+    upload = _get(pk)
+    context = _detail_context(upload)
+    response = render(request, "uploads/detail.html#status", context)
+    if upload.status in RUNNING:
+        return response
+    return HttpResponseStopPolling(response.content)
+
+
+@require_GET
+@permission_required(PERM_VIEW_UPLOADS, raise_exception=True)
+def upload_problems(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        export = upload_problems_export(actor=request.user, upload_id=pk, file_format=request.GET.get("format", "csv"))
+    except Upload.DoesNotExist:
+        raise Http404 from None
+    except ValidationError:
+        return redirect("uploads:detail", pk=pk)
+    response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=export.filename)
+    return response
+
+
+def _get(pk: int) -> Upload:
+    try:
+        return upload_get(pk=pk)
+    except Upload.DoesNotExist:
+        raise Http404 from None
+
+
+def _queue_links(upload: Upload) -> dict[str, str]:
+    """Links to the upload's records in the review queue, filtered; the records list when there is no queue."""
+    try:
+        base = reverse("review:queue")
+    except NoReverseMatch:
+        url = f"{reverse('records:list')}?{urlencode({'upload': upload.pk})}"
+        return dict.fromkeys(("all", "ready", "errors", "warnings", "duplicates"), url)
+    filters = {
+        "all": {}, "ready": {"has_errors": "no"}, "errors": {"has_errors": "yes"}, "warnings": {"warnings": "with"},
+        "duplicates": {"duplicate": "yes"},
+    }
+    return {key: f"{base}?{urlencode({'upload': upload.pk, **extra})}" for key, extra in filters.items()}
+
+
+def _detail_context(upload: Upload) -> dict:
+    percent = int(100 * upload.rows_done / upload.row_count) if upload.row_count else 0
+    return {**_facts(upload), "running": upload.status in RUNNING, "percent": min(percent, 100),
+            "saving": upload.status == UploadStatus.STAGING and upload.rows_done >= upload.row_count > 0,
+            "links": _queue_links(upload) if upload.status == UploadStatus.STAGED else {}}
+
+
+# Mounted at /uploads/ by onboarding/urls.py, namespace "uploads".
+patterns = (
+    [
+        path("", upload_index, name="list"),
+        path("<int:pk>/", upload_detail, name="detail"),
+        path("<int:pk>/mapping/", upload_mapping, name="mapping"),
+        path("<int:pk>/progress/", upload_progress, name="progress"),
+        path("<int:pk>/problems/", upload_problems, name="problems"),
+    ],
+    "uploads",
+)
