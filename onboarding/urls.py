@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from onboarding.views import audit, home, records, submissions
+from onboarding.views import review as review_views
 from onboarding.views import uploads as upload_views
 
 records_patterns = (
@@ -21,6 +22,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("records/", include(records_patterns)),
     path("uploads/", include(upload_views.patterns)),
+    path("review/", include(review_views.patterns)),
     path("submissions/", include(submissions.patterns)),
     path("audit/", include(audit.patterns)),
     path(

@@ -61,6 +61,24 @@ DATA_FIELDS = (
 )
 
 
+# Indexes behind the review queue's sortable columns (migration 0004), primary key as the tie-breaker.
+QUEUE_SORT_INDEXES = {
+    "created": ["-created_at", "-id"],
+    "updated": ["-updated_at", "-id"],
+    "name": ["name", "id"],
+    "last_name": ["last_name", "id"],
+    "problems": ["error_count", "warning_count", "id"],
+}
+QUEUE_STATUS_SORT_INDEXES = {
+    "updated": ["-updated_at", "-id"],
+    "name": ["name", "id"],
+    "last_name": ["last_name", "id"],
+    "problems": ["error_count", "warning_count", "id"],
+    "rfc": ["rfc", "id"],
+    "external_id": ["external_id", "id"],
+}
+
+
 class ClientRecord(models.Model):
     uuid = models.UUIDField(_("local id"), default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(
@@ -160,7 +178,16 @@ class ClientRecord(models.Model):
             models.CheckConstraint(condition=models.Q(client_type__in=ClientType.values), name="record_type_valid"),
             models.CheckConstraint(condition=models.Q(status__in=RecordStatus.values), name="record_status_valid"),
         ]
-        indexes = [models.Index(fields=["status", "-created_at"], name="record_status_created")]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="record_status_created"),
+            # The review queue's sort orders, alone and after a status tab, so a page is read in index order.
+            *(models.Index(fields=fields, name=f"record_{key}_id") for key, fields in QUEUE_SORT_INDEXES.items()),
+            *(
+                models.Index(fields=["status", *fields], name=f"record_status_{key}")
+                for key, fields in QUEUE_STATUS_SORT_INDEXES.items()
+            ),
+            models.Index(fields=["upload", "status"], name="record_upload_status"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or str(self.uuid)

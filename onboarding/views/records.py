@@ -1,5 +1,7 @@
 """Staging by form: list, create, view and edit client records."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -15,6 +17,7 @@ from onboarding.models import ClientRecord, RecordStatus
 from onboarding.permissions import PERM_ADD_RECORD, PERM_CHANGE_RECORD, PERM_VIEW_RECORDS
 from onboarding.selectors import record_get, record_history, record_list
 from onboarding.services.records import EDITABLE_STATUSES, record_create, record_update
+from onboarding.services.review import review_availability
 from onboarding.validation import Problem
 
 PAGE_SIZE = 50
@@ -53,7 +56,16 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "records/detail.html",
-        {"record": record, "problems": problems, "history": history, "editable": record.status in EDITABLE_STATUSES},
+        {
+            "record": record,
+            "problems": problems,
+            "history": history,
+            "editable": record.status in EDITABLE_STATUSES,
+            "review": review_availability(record=record, user=request.user),
+            "artu_answer": json.dumps(record.artu_response, indent=2, ensure_ascii=False)
+            if record.artu_response
+            else "",
+        },
     )
 
 

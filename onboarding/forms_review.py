@@ -1,0 +1,226 @@
+"""Forms of the review workspace: the queue's filters, the decision forms, the bulk bar and the inline cell editor."""
+
+import copy
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from onboarding.forms import ClientRecordForm
+from onboarding.models import ActividadVulnerable, ClientType, RecordStatus
+from onboarding.selectors.review import DEFAULT_SORT, SORT_FIELDS, WarningsFilter
+from onboarding.services.review import RejectReason, ReviewAction
+from onboarding.validation import FIELD_LABELS, normalize_curp, normalize_nationalities, normalize_rfc, normalize_text
+
+PAGE_SIZES = (25, 50, 100)
+DEFAULT_PAGE_SIZE = 50
+YES_NO = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+BULK_ACTIONS = (ReviewAction.APPROVE, ReviewAction.REJECT, ReviewAction.SEND_BACK)
+
+
+def _yes_no(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters, read from the URL; every one optional. `filters()` gives the selector's arguments."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, RFC, CURP or external id")}),
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any")), *RecordStatus.choices])
+    upload = forms.IntegerField(label=_("Upload"), required=False, min_value=1)
+    has_errors = forms.ChoiceField(label=_("Has errors"), required=False, choices=YES_NO)
+    warnings = forms.ChoiceField(
+        label=_("Warnings"),
+        required=False,
+        choices=[
+            (WarningsFilter.ANY, _("Any")),
+            (WarningsFilter.WITH, _("With warnings")),
+            (WarningsFilter.UNACKNOWLEDGED, _("Not acknowledged")),
+            (WarningsFilter.WITHOUT, _("Without warnings")),
+        ],
+    )
+    duplicate = forms.ChoiceField(label=_("Possible duplicate"), required=False, choices=YES_NO)
+    type = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("Any")), *ClientType.choices])
+    actividad = forms.ChoiceField(
+        label=_("Actividad vulnerable"), required=False, choices=[("", _("Any")), *ActividadVulnerable.choices]
+    )
+    created_by = forms.CharField(
+        label=_("Staged by"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"placeholder": _("user name")}),
+    )
+    date_from = forms.DateField(label=_("Staged from"), required=False, widget=DATE_WIDGET)
+    date_to = forms.DateField(label=_("Staged to"), required=False, widget=DATE_WIDGET)
+    sort = forms.ChoiceField(
+        required=False,
+        widget=forms.HiddenInput,
+        choices=[(f"{d}{k}", f"{d}{k}") for k in SORT_FIELDS for d in ("", "-")],
+    )
+    per_page = forms.TypedChoiceField(
+        label=_("Per page"),
+        required=False,
+        # The default first: a URL without per_page shows it selected.
+        choices=[(n, n) for n in sorted(PAGE_SIZES, key=lambda n: n != DEFAULT_PAGE_SIZE)],
+        coerce=int,
+        empty_value=DEFAULT_PAGE_SIZE,
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", ValidationError(_("The end date is before the start date."), code="date_order"))
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword arguments for `review_queue_filter`; empty when the form is invalid."""
+        if not self.is_valid():
+            return {}
+        d = self.cleaned_data
+        return {
+            "status": d["status"] or None,
+            "upload_id": d["upload"],
+            "has_errors": _yes_no(d["has_errors"]),
+            "warnings": d["warnings"],
+            "duplicate": _yes_no(d["duplicate"]),
+            "client_type": d["type"],
+            "actividad": d["actividad"],
+            "created_by": d["created_by"].strip(),
+            "date_from": d["date_from"],
+            "date_to": d["date_to"],
+            "q": d["q"].strip(),
+        }
+
+    def sort_key(self) -> str:
+        return (self.cleaned_data.get("sort") if self.is_valid() else "") or DEFAULT_SORT
+
+    def page_size(self) -> int:
+        return (self.cleaned_data.get("per_page") if self.is_valid() else None) or DEFAULT_PAGE_SIZE
+
+
+class DecisionForm(forms.Form):
+    """One review action on one record; reject needs a reason and a comment, send back a comment."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    reason = forms.ChoiceField(label=_("Reason"), required=False, choices=[("", "—"), *RejectReason.choices])
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, action: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action = action
+        if action == ReviewAction.REJECT:
+            self.fields["reason"].required = self.fields["comment"].required = True
+        elif action == ReviewAction.SEND_BACK:
+            self.fields["comment"].required = True
+            self.fields["comment"].label = _("What must data entry change?")
+            del self.fields["reason"]
+        else:
+            del self.fields["reason"]
+            if action != ReviewAction.NOT_DUPLICATE:
+                del self.fields["comment"]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        return {k: v for k, v in self.cleaned_data.items() if k != "version"} | {
+            "version": self.cleaned_data.get("version")
+        }
+
+
+class IdListField(forms.Field):
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        if not value:
+            return []
+        try:
+            return sorted({int(v) for v in value})
+        except (TypeError, ValueError):
+            raise ValidationError(_("The selection is not valid."), code="invalid") from None
+
+
+class BulkForm(forms.Form):
+    """The bulk bar: an action on the ticked rows, or on every record of the filter (count confirmed first)."""
+
+    SCOPE_SELECTED, SCOPE_FILTER = "selected", "filter"
+
+    bulk_action = forms.ChoiceField(label=_("Action"), choices=[(a.value, a.label) for a in BULK_ACTIONS])
+    scope = forms.ChoiceField(
+        choices=[(SCOPE_SELECTED, _("Selected rows")), (SCOPE_FILTER, _("Every record matching the filter"))],
+        initial=SCOPE_SELECTED,
+        widget=forms.RadioSelect,
+    )
+    ids = IdListField(required=False)
+    expected_count = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    reason = forms.ChoiceField(label=_("Reason"), required=False, choices=[("", "—"), *RejectReason.choices])
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=2000)
+
+    def __init__(self, *args, filter_form: QueueFilterForm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filter_form = filter_form
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("scope") == self.SCOPE_SELECTED and not data.get("ids"):
+            raise ValidationError(
+                _("Tick at least one record, or choose every record matching the filter."), code="nothing_selected"
+            )
+        if data.get("scope") == self.SCOPE_FILTER and not self.filter_form.is_valid():
+            raise ValidationError(_("Correct the filters first."), code="filters_invalid")
+        return data
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.cleaned_data["scope"] == self.SCOPE_FILTER and not self.cleaned_data.get("confirmed")
+
+    def service_kwargs(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        kwargs: dict[str, Any] = {"action": d["bulk_action"], "reason": d["reason"], "comment": d["comment"]}
+        if d["scope"] == self.SCOPE_FILTER:
+            kwargs |= {"filters": self.filter_form.filters(), "expected_count": d["expected_count"]}
+        else:
+            kwargs["record_ids"] = d["ids"]
+        return kwargs
+
+
+# Cells the queue edits in place; the rest of the data is one click away in the full form.
+EDITABLE_CELLS = ("name", "last_name", "client_type", "birth_date", "rfc", "curp", "external_id", "nationalities")
+_NORMALISERS = {"rfc": normalize_rfc, "curp": normalize_curp, "nationalities": normalize_nationalities}
+
+
+class CellForm(forms.Form):
+    """One data field of one record, with the version the editor started from."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, field_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.field_name = field_name
+        field = copy.deepcopy(ClientRecordForm.base_fields[field_name])
+        field.label = FIELD_LABELS.get(field_name, field.label)
+        field.help_text = ""
+        if field_name == "client_type":
+            field.choices = ClientType.choices
+            field.widget = forms.Select(choices=ClientType.choices)
+        field.widget.attrs.update({"autofocus": True, "data-cell-input": ""})
+        self.fields["value"] = field
+
+    def clean_value(self):
+        value = self.cleaned_data.get("value")
+        if self.field_name in _NORMALISERS:
+            return _NORMALISERS[self.field_name](value)
+        return normalize_text(value) if isinstance(value, str) else value
+
+    def record_data(self) -> dict[str, Any]:
+        return {self.field_name: self.cleaned_data["value"]}
