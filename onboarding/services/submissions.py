@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.artu.client import ArtuAuthError, ArtuClient, ArtuError, ArtuRateLimited
-from onboarding.artu.payload import record_to_item
+from onboarding.artu.payload import PAYLOAD_FIELDS, record_to_item
 from onboarding.artu.wire import BatchResult, Outcome
 from onboarding.errors import DomainError
 from onboarding.models import (
@@ -215,7 +215,9 @@ def _batch_claim(submission_id: int) -> tuple[SubmissionBatch, bool] | None:
 
 
 def _waiting_records(batch: SubmissionBatch) -> list[ClientRecord]:
-    return list(ClientRecord.objects.filter(batch=batch, status=RecordStatus.SUBMITTING).order_by("pk"))
+    return list(
+        ClientRecord.objects.filter(batch=batch, status=RecordStatus.SUBMITTING).only(*PAYLOAD_FIELDS).order_by("pk")
+    )
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
@@ -242,6 +244,7 @@ def _issues_as_messages(issues) -> list[dict[str, Any]]:
 
 
 OUTCOME_FIELDS = ("status", "artu_id", "artu_created_at", "artu_environment", "artu_response", "artu_messages")
+REFUSED_FIELDS = ("status", "artu_messages")
 
 
 def _write_outcome(batch: SubmissionBatch, loaded: list[ClientRecord], *, created: dict[int, dict],
@@ -273,7 +276,9 @@ def _write_outcome(batch: SubmissionBatch, loaded: list[ClientRecord], *, create
                                             submission_id=submission.pk,
                                             changes={"status": [RecordStatus.SUBMITTING, status],
                                                      "messages": messages}))
-        objects_update(ClientRecord, records.values(), OUTCOME_FIELDS)
+        # Created records take Artu's answer; the others only their status and messages (nothing else loaded).
+        objects_update(ClientRecord, [records[pk] for pk in created if pk in records], OUTCOME_FIELDS)
+        objects_update(ClientRecord, [r for pk, r in records.items() if pk not in created], REFUSED_FIELDS)
         n_created = sum(1 for pk in created if pk in records)
         n_failed = sum(1 for pk in failed if pk in records)
         SubmissionBatch.objects.filter(pk=batch.pk).update(
@@ -493,15 +498,35 @@ def submission_run(submission_id: int, *, concurrency: int | None = None) -> Sub
             status=SubmissionStatus.RUNNING, started_at=timezone.now()
         )
     stop = threading.Event()
-    with ArtuClient(pool_size=concurrency) as client:
-        if concurrency == 1:
+    with ArtuClient(pool_size=concurrency) as artu:
+        client = _InFlightLimit(artu, concurrency)
+        if connection.in_atomic_block:
+            # Called inside a transaction (a test, a shell): other threads' connections could not see its rows.
             _worker_loop(submission_id, client, stop)
-        else:
-            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="artu") as pool:
-                futures = [pool.submit(_worker_loop, submission_id, client, stop) for _ in range(concurrency)]
-                for future in futures:
-                    future.result()
+            return submission_refresh(submission_id)
+        # One worker more than calls in flight: while a worker writes a batch's outcome, another is already
+        # waiting on Artu with the next batch.
+        with ThreadPoolExecutor(max_workers=concurrency + 1, thread_name_prefix="artu") as pool:
+            futures = [pool.submit(_worker_loop, submission_id, client, stop) for _ in range(concurrency + 1)]
+            for future in futures:
+                future.result()
     return submission_refresh(submission_id)
+
+
+class _InFlightLimit:
+    """The Artu client with at most `limit` calls in flight at once, whatever the number of worker threads."""
+
+    def __init__(self, client: ArtuClient, limit: int):
+        self._client = client
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def create_clients(self, *args, **kwargs):
+        with self._slots:
+            return self._client.create_clients(*args, **kwargs)
+
+    def find_by_metadata(self, *args, **kwargs):
+        with self._slots:
+            return self._client.find_by_metadata(*args, **kwargs)
 
 
 def submission_resume(*, actor, submission_id: int, enqueue: bool = True) -> Submission:

@@ -245,3 +245,33 @@ def test_two_overlapping_submissions_on_postgresql_claim_disjoint_records(artu, 
     for submission in results:
         submission_run(submission.pk, concurrency=2)
     assert_exactly_once(artu, records)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_no_more_batches_in_flight_than_the_concurrency(artu, oficial, settings, fast_retries, monkeypatch,
+                                                       concurrency):
+    """Workers outnumber the calls in flight by one (to write one outcome while the next batch is sent); the
+    number of calls waiting on Artu at once never exceeds the setting."""
+    settings.ARTU_BATCH_SIZE = 2
+    records = approved(14)
+    artu.set_faults(latency_ms=60)
+    in_flight, peak, lock = 0, 0, threading.Lock()
+    real = ArtuClient.create_clients
+
+    def counted(self, *args, **kwargs):
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        try:
+            return real(self, *args, **kwargs)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    monkeypatch.setattr(ArtuClient, "create_clients", counted)
+    submission = start_and_run(oficial, concurrency=concurrency)
+    assert submission.status == SubmissionStatus.FINISHED
+    assert peak == concurrency
+    assert_exactly_once(artu, records)
