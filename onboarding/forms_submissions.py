@@ -3,6 +3,7 @@
 import uuid
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.models import ArtuEnvironment
@@ -28,7 +29,7 @@ class SubmissionForm(forms.Form):
         help_text=_("When ticked, Artu creates a batch's records only if every one of them is valid."),
     )
     confirmation = forms.CharField(
-        label=_("Type %(word)s to confirm sending to live") % {"word": LIVE_CONFIRMATION}, required=False,
+        label=format_lazy(_("Type {word} to confirm sending to live"), word=LIVE_CONFIRMATION), required=False,
         max_length=20, widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono"}),
     )
     token = forms.CharField(widget=forms.HiddenInput, required=False)

@@ -16,6 +16,12 @@ def approved(n, **fields):
     return ClientRecordFactory.create_batch(n, status=RecordStatus.APPROVED, **fields)
 
 
+@pytest.fixture(autouse=True)
+def english(settings):
+    """These tests read the English wording; the Spanish pages are covered by the translation catalogue."""
+    settings.LANGUAGE_CODE = "en"
+
+
 def form_data(**overrides):
     return {"what": "all", "environment": "test", "atomic": "on", "token": "tok-1", "ids": ""} | overrides
 
@@ -25,6 +31,17 @@ def test_the_page_says_how_many_records_and_batches_before_sending(client_as, of
     approved(5)
     html = client_as(oficial).get(reverse("submissions:create")).content.decode()
     assert "5 approved records will be sent in 3 batches" in " ".join(html.split())
+
+
+def test_the_page_speaks_the_users_language(client_as, oficial_live):
+    approved(5)
+    client = client_as(oficial_live)
+    client.cookies["django_language"] = "es-mx"
+    html = " ".join(client.get(reverse("submissions:create")).content.decode().split())
+    assert "Iniciar envío" in html and "Escriba LIVE para confirmar" in html
+    client.cookies["django_language"] = "en"
+    html = " ".join(client.get(reverse("submissions:create")).content.decode().split())
+    assert "Iniciar envío" not in html and "Type LIVE to confirm" in html
 
 
 def test_starting_queues_the_background_task_and_opens_the_progress_page(
