@@ -248,7 +248,8 @@ def write(rows: list[dict], vendor: str, args: argparse.Namespace, database_vers
         "Server time of the review queue page (`review:queue`), measured in-process with Django's test Client as a "
         "signed-in officer: middleware, view, SQL and template rendering, no network. The query count is the same "
         "for every page size (session, user, two permission reads, counts per status, the page of rows). "
-        "Produced by `bench/bench_queue.py`; each subsection is rewritten by its own run.\n\n"
+        "Produced by `bench/bench_queue.py`; each database's subsection is rewritten by its own run, and the "
+        "Verdict subsection is written by hand (runs keep it).\n\n"
     )
     body = section.group(1) if section else ""
     subsections = dict(re.findall(r"^### (\S+)\n(.*?)(?=^### |\Z)", body, flags=re.S | re.M))

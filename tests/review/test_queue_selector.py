@@ -65,7 +65,8 @@ def names(qs):
         ({"created_by": "CAPTURISTA2"}, ["Gabriel"]),
         ({"q": "zepeda"}, ["Ana"]),
         ({"q": "emp-1"}, ["Frutas del Norte"]),
-        ({"q": "uc-2"}, ["Beto"]),
+        ({"q": "suc-2"}, ["Beto"]),
+        ({"q": "uc-2"}, []),  # identifiers are found by their start, from their indexes
         ({"q": "frutas norte"}, ["Frutas del Norte"]),
     ],
 )

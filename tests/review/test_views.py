@@ -125,6 +125,26 @@ def test_queue_htmx_request_returns_only_the_table(client_as, oficial, staged):
     assert response["Vary"] and "HX-Request" in response["Vary"]
 
 
+def test_queue_cells_escape_what_they_show(client_as, oficial, staged):
+    record = staged(
+        name='<img src=x onerror="alert(1)">',
+        external_id="A&B",
+        error_count=1,
+        problems=[
+            {"field": "name", "code": "custom", "severity": "error", "params": {"message": "<b>no</b>"}},
+        ],
+    )
+    html = client_as(oficial).get(reverse("review:queue")).content.decode()
+    assert "<img src=x" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert "A&amp;B" in html and "<b>no</b>" not in html
+    assert re.search(rf'<td id="cell-{record.pk}-name" class="cell cell-error">', html)
+
+
+def test_queue_of_an_empty_table_counts_zero(client_as, oficial):
+    html = client_as(oficial).get(reverse("review:queue")).content.decode()
+    assert count_of(html, "in_review") == count_of(html, "approved") == 0 and "review-row" not in html
+
+
 def test_queue_with_invalid_filters_says_so(client_as, oficial):
     response = client_as(oficial).get(reverse("review:queue"), {"date_from": "2025-05-02", "date_to": "2025-05-01"})
     assert response.status_code == 422
