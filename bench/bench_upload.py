@@ -156,8 +156,13 @@ def _user():
     return User.objects.get(pk=user.pk)
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def _cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def worker_ours(csv_path: str, database_url: str, media: str) -> dict:
@@ -184,6 +189,7 @@ def worker_ours(csv_path: str, database_url: str, media: str) -> dict:
     uploads._prepare_rows = timed("prepare", uploads._prepare_rows)
     uploads._store_rows = timed("store", uploads._store_rows)
     uploads.audit_events_write = timed("audit", uploads.audit_events_write)
+    cpu_start = _cpu_s()
     start = time.perf_counter()
     with open(csv_path, "rb") as handle:
         upload = uploads.upload_receive(actor=user, file=File(handle, name=Path(csv_path).name))
@@ -195,6 +201,9 @@ def worker_ours(csv_path: str, database_url: str, media: str) -> dict:
         "rows": upload.row_count, "seconds": done - start, "receive_s": received - start, "stage_s": done - received,
         "prepare_s": phases["prepare"], "insert_s": phases["store"] - phases["audit"], "audit_s": phases["audit"],
         "rows_per_s": upload.row_count / (done - start), "peak_rss_mb": _rss_mb(), "baseline_rss_mb": baseline,
+        # The validation workers (imports.parallel) are child processes: their CPU and the largest one's peak RSS.
+        "cpu_s": _cpu_s() - cpu_start + _cpu_s(resource.RUSAGE_CHILDREN),
+        "worker_peak_rss_mb": _rss_mb(resource.RUSAGE_CHILDREN), "load_avg": os.getloadavg()[0],
         "ready": upload.ready_count, "errors": upload.error_count, "warnings": upload.warning_count,
         "duplicates": upload.duplicate_count,
     }
@@ -337,19 +346,21 @@ def markdown(results: list[dict], compare_rows: int) -> str:
     """The results as the table in bench/RESULTS.md."""
     lines = [
         "| tool | database | rows | seconds | rows/s | read+validate s | insert s | audit s | peak RSS MB "
-        "| ready / errors / duplicates |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| worker RSS MB | CPU s | ready / errors / duplicates |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         if r["tool"] == "ours":
             counts = f"{r['ready']:,} / {r['errors']:,} / {r['duplicates']:,}"
             phases = f"{r['receive_s'] + r['prepare_s']:.1f} | {r['insert_s']:.1f} | {r['audit_s']:.1f}"
+            extra = f"{r['worker_peak_rss_mb']:.0f} | {r['cpu_s']:.1f}"
         else:
             counts = (f"{r['totals'].get('new', 0):,} new / {r['invalid_rows']:,} invalid / {r['row_errors']:,} "
                       "errors (dry run)")
             phases = "– | – | –"
+            extra = "– | –"
         lines.append(f"| {r['tool']} | {r['backend']} | {r['rows']:,} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} "
-                     f"| {phases} | {r['peak_rss_mb']:.0f} | {counts} |")
+                     f"| {phases} | {r['peak_rss_mb']:.0f} | {extra} | {counts} |")
     ours = next((r for r in results if r["tool"] == "ours" and r["rows"] == compare_rows), None)
     theirs = next((r for r in results if r["tool"] != "ours"), None)
     if ours and theirs:

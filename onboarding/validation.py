@@ -23,6 +23,7 @@ from stdnum.mx import rfc as stdnum_rfc
 from onboarding.models.records import AV_FIELDS, ClientType
 
 PERSON_TYPES = (ClientType.INDIVIDUAL,)
+CLIENT_TYPES = frozenset(ClientType.values)
 GENERIC_RFCS = {"XAXX010101000": _("generic RFC for the general public"),
                 "XEXX010101000": _("generic RFC for foreign residents")}
 RFC_LENGTH = {ClientType.INDIVIDUAL: 13, ClientType.COMPANY: 12, ClientType.TRUST: 12}
@@ -207,21 +208,64 @@ def derive_scopes(values: Mapping[str, Any]) -> list[str]:
 
 # -- identifier checks -------------------------------------------------------------------------------------------
 
-def _rfc_date(rfc: str, birth: datetime.date | None) -> datetime.date | None:
+def _rfc_date(rfc: str, birth: datetime.date | None, today: datetime.date | None = None) -> datetime.date | None:
     """The date encoded in an RFC; the century is taken from the birth date when known."""
     offset = 4 if len(rfc) == 13 else 3
     yy, mm, dd = int(rfc[offset:offset + 2]), int(rfc[offset + 2:offset + 4]), int(rfc[offset + 4:offset + 6])
+    today = today or datetime.date.today()
     for century in ([birth.year // 100 * 100] if birth else []) + [2000, 1900]:
         try:
             candidate = datetime.date(century + yy, mm, dd)
         except ValueError:
             return None
-        if candidate <= datetime.date.today():
+        if candidate <= today:
             return candidate
     return datetime.date(1900 + yy, mm, dd)
 
 
-def check_rfc(rfc: str, client_type: str | None, birth: datetime.date | None) -> list[Problem]:
+# python-stdnum's `validate` cleans its input again in every helper it calls (four times for a CURP), which costs
+# more than the rest of a row's checks. An identifier already in compact form (the normalisers' output: plain
+# A-Z, 0-9, & and Ñ) is checked here with python-stdnum's own tables and check digit, once; anything this does
+# not pass, or any python-stdnum without those tables, goes through python-stdnum's `validate`, whose exception
+# names the problem. tests/test_validation.py checks that the two agree.
+_RFC_PLAIN = {13: re.compile(r"[A-Z&Ñ]{4}[0-9]{6}[1-9A-V][1-9A-Z][0-9A]"),
+              12: re.compile(r"[A-Z&Ñ]{3}[0-9]{6}[1-9A-V][1-9A-Z][0-9A]")}
+_RFC_WORDS = getattr(stdnum_rfc, "_name_blacklist", None)
+_CURP_PLAIN = re.compile(r"[A-Z]{4}[0-9]{6}[HM][A-Z]{5}[0-9A-Z][0-9]")
+_CURP_WORDS = getattr(stdnum_curp, "_name_blacklist", None)
+_CURP_STATES = getattr(stdnum_curp, "_valid_states", None)
+
+
+def _rfc_plainly_valid(rfc: str) -> bool:
+    """True when python-stdnum's `validate(rfc, validate_check_digits=True)` would accept `rfc` as it is."""
+    pattern = _RFC_PLAIN.get(len(rfc))
+    if pattern is None or _RFC_WORDS is None or not pattern.fullmatch(rfc):
+        return False
+    if len(rfc) == 13 and rfc[:4] in _RFC_WORDS:
+        return False
+    at = len(rfc) - 9
+    try:
+        datetime.date(2000 + int(rfc[at:at + 2]), int(rfc[at + 2:at + 4]), int(rfc[at + 4:at + 6]))
+    except ValueError:
+        return False
+    return rfc[-1] == stdnum_rfc.calc_check_digit(rfc[:-1])
+
+
+def _curp_plain_date(as_stdnum: str) -> datetime.date | None:
+    """The birth date when python-stdnum's `validate(as_stdnum, validate_check_digits=False)` would accept the
+    CURP as it is (sex already mapped to H or M); None when it might not."""
+    if (_CURP_WORDS is None or _CURP_STATES is None or not _CURP_PLAIN.fullmatch(as_stdnum)
+            or as_stdnum[:4] in _CURP_WORDS or as_stdnum[11:13] not in _CURP_STATES):
+        return None
+    year = int(as_stdnum[4:6]) + (1900 if as_stdnum[16].isdigit() else 2000)
+    try:
+        return datetime.date(year, int(as_stdnum[6:8]), int(as_stdnum[8:10]))
+    except ValueError:
+        return None
+
+
+def check_rfc(rfc: str, client_type: str | None, birth: datetime.date | None,
+              today: datetime.date | None = None) -> list[Problem]:
     """Format, date and check digit with python-stdnum; length by type; date equal to the birth date."""
     problems: list[Problem] = []
     if rfc in GENERIC_RFCS:
@@ -232,22 +276,24 @@ def check_rfc(rfc: str, client_type: str | None, birth: datetime.date | None) ->
     if expected and len(rfc) != expected:
         return [Problem("rfc", "rfc_length_type", Severity.ERROR, {"expected": expected, "length": len(rfc)})]
     try:
-        stdnum_rfc.validate(rfc, validate_check_digits=True)
+        if not _rfc_plainly_valid(rfc):
+            stdnum_rfc.validate(rfc, validate_check_digits=True)
     except InvalidLength:
-        return [Problem("rfc", "rfc_length_type", Severity.ERROR, {"expected": expected or "12/13", "length": len(rfc)})]
+        return [Problem("rfc", "rfc_length_type", Severity.ERROR,
+                        {"expected": expected or "12/13", "length": len(rfc)})]
     except InvalidChecksum:
         problems.append(Problem("rfc", "rfc_checksum", Severity.ERROR, {"value": rfc}))
     except InvalidFormat:
         return [Problem("rfc", "rfc_format", Severity.ERROR, {"value": rfc})]
     except InvalidComponent:
-        if _rfc_date(rfc, birth) is None:
+        if _rfc_date(rfc, birth, today) is None:
             return [Problem("rfc", "rfc_date", Severity.ERROR, {"value": rfc})]
         if not re.fullmatch(r"[1-9A-V][1-9A-Z][0-9A]", rfc[-3:]):
             return [Problem("rfc", "rfc_checksum", Severity.ERROR, {"value": rfc})]  # homoclave SAT never issues
         return [Problem("rfc", "rfc_format", Severity.ERROR, {"value": rfc})]  # a word SAT replaces
     except ValidationError:
         return [Problem("rfc", "rfc_format", Severity.ERROR, {"value": rfc})]
-    encoded = _rfc_date(rfc, birth)
+    encoded = _rfc_date(rfc, birth, today)
     if encoded is None:
         problems.append(Problem("rfc", "rfc_date", Severity.ERROR, {"value": rfc}))
     elif birth and (encoded.month, encoded.day, encoded.year % 100) != (birth.month, birth.day, birth.year % 100):
@@ -262,8 +308,10 @@ def check_curp(curp: str, birth: datetime.date | None) -> list[Problem]:
         return [Problem("curp", "curp_length", Severity.ERROR, {"length": len(curp)})]
     # python-stdnum knows H and M only; X (non-binary, RENAPO since 2022) is checked the same way.
     as_stdnum = curp[:10] + ("H" if curp[10] == "X" else curp[10]) + curp[11:]
+    encoded = _curp_plain_date(as_stdnum)
     try:
-        stdnum_curp.validate(as_stdnum, validate_check_digits=False)
+        if encoded is None:
+            stdnum_curp.validate(as_stdnum, validate_check_digits=False)
     except InvalidFormat:
         return [Problem("curp", "curp_format", Severity.ERROR, {"value": curp})]
     except InvalidComponent:
@@ -276,7 +324,8 @@ def check_curp(curp: str, birth: datetime.date | None) -> list[Problem]:
         return [Problem("curp", "curp_format", Severity.ERROR, {"value": curp})]
     if curp[-1] != stdnum_curp.calc_check_digit(curp):
         return [Problem("curp", "curp_checksum", Severity.ERROR, {"value": curp})]
-    encoded = stdnum_curp.get_birth_date(as_stdnum)
+    if encoded is None:
+        encoded = stdnum_curp.get_birth_date(as_stdnum)
     if birth and encoded != birth:
         return [Problem("curp", "curp_birth_date_mismatch", Severity.ERROR,
                         {"curp_date": encoded.isoformat(), "birth_date": birth.isoformat()})]
@@ -300,9 +349,9 @@ def _text_problems(values: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def _identity_problems(values: Mapping[str, Any], client_type: str | None) -> list[Problem]:
+def _identity_problems(values: Mapping[str, Any], client_type: str | None, today: datetime.date) -> list[Problem]:
     problems = []
-    if client_type not in ClientType.values:
+    if client_type not in CLIENT_TYPES:
         problems.append(Problem("client_type", "required" if not client_type else "type_invalid"))
     if not values.get("name"):
         problems.append(Problem("name", "required"))
@@ -312,12 +361,12 @@ def _identity_problems(values: Mapping[str, Any], client_type: str | None) -> li
             problems.append(Problem("birth_date", "required_person"))
         if not values.get("last_name"):
             problems.append(Problem("last_name", "last_name_missing", Severity.WARNING))
-    elif client_type in ClientType.values:
+    elif client_type in CLIENT_TYPES:
         for name in ("middle_name", "curp"):
             if values.get(name):
                 problems.append(Problem(name, "not_for_company"))
     if isinstance(birth, datetime.date):
-        if birth > datetime.date.today():
+        if birth > today:
             problems.append(Problem("birth_date", "birth_date_future"))
         elif birth < OLDEST_BIRTH_DATE:
             problems.append(Problem("birth_date", "birth_date_old", Severity.WARNING))
@@ -332,12 +381,12 @@ def _identity_problems(values: Mapping[str, Any], client_type: str | None) -> li
     return problems
 
 
-def _identifier_problems(values: Mapping[str, Any], client_type: str | None) -> list[Problem]:
+def _identifier_problems(values: Mapping[str, Any], client_type: str | None, today: datetime.date) -> list[Problem]:
     problems = []
     birth = values.get("birth_date") if isinstance(values.get("birth_date"), datetime.date) else None
     rfc, curp = values.get("rfc") or "", values.get("curp") or ""
     if rfc and not is_formula(rfc):
-        problems += check_rfc(rfc, client_type, birth)
+        problems += check_rfc(rfc, client_type, birth, today)
     if curp and not is_formula(curp) and client_type in PERSON_TYPES:
         problems += check_curp(curp, birth)
     if (len(rfc) == 13 and len(curp) == 18 and rfc not in GENERIC_RFCS and not has_errors(problems)
@@ -373,9 +422,10 @@ def _scope_problems(values: Mapping[str, Any]) -> list[Problem]:
 def validate_record(values: Mapping[str, Any]) -> list[Problem]:
     """Every problem of one record's data, errors and warnings, in field order."""
     client_type = values.get("client_type") or None
+    today = datetime.date.today()
     return [
         *_text_problems(values),
-        *_identity_problems(values, client_type),
-        *_identifier_problems(values, client_type),
+        *_identity_problems(values, client_type, today),
+        *_identifier_problems(values, client_type, today),
         *_scope_problems(values),
     ]

@@ -171,3 +171,44 @@ def test_stdnum_is_what_checks_the_check_digit():
     rfc = person()["rfc"]
     assert stdnum_rfc.is_valid(rfc, validate_check_digits=True)
     assert not stdnum_rfc.is_valid(flip_check_digit(rfc, "0123456789A"), validate_check_digits=True)
+
+
+def _mutations(identifier: str, rng: random.Random, alphabet: str, count: int) -> list[str]:
+    """The identifier, and copies with one or two characters replaced (any position, any character)."""
+    out = [identifier]
+    for _ in range(count):
+        chars = list(identifier)
+        for _ in range(rng.choice((1, 1, 2))):
+            chars[rng.randrange(len(chars))] = rng.choice(alphabet)
+        out.append("".join(chars))
+    return out
+
+
+def test_the_quick_identifier_checks_accept_only_what_stdnum_accepts():
+    # validation._rfc_plainly_valid / _curp_plain_date skip python-stdnum's validate() for identifiers it would
+    # accept; they must never accept one it refuses, and must give the same birth date.
+    from onboarding.validation import _curp_plain_date, _rfc_plainly_valid
+
+    rng = random.Random(11)
+    alphabet = "ABCDEHMXZÑ&0123456789 -a"
+    rfcs, curps = ["BUEI850723AB1", "CACA850723AB1", "GARC000229AB1", "GARC010229AB1"], ["BUEI850723HDFRRR09"]
+    for _ in range(300):
+        birth = datetime.date(1930, 1, 1) + datetime.timedelta(days=rng.randint(0, 30000))
+        rfc, curp = person_identifiers("MARIA", "GARCIA", "LOPEZ", birth, rng.choice("HM"), rng)
+        rfcs += _mutations(rfc, rng, alphabet, 6)
+        rfcs += _mutations(company_rfc("Comercializadora", birth, rng), rng, alphabet, 3)
+        curps += _mutations(curp, rng, alphabet, 6)
+    plain = 0
+    for rfc in rfcs:
+        if _rfc_plainly_valid(rfc):
+            plain += 1
+            assert stdnum_rfc.validate(rfc, validate_check_digits=True) == rfc
+    assert plain > 300
+    plain = 0
+    for curp in curps:
+        encoded = _curp_plain_date(curp)
+        if encoded is not None:
+            plain += 1
+            assert stdnum_curp.validate(curp, validate_check_digits=False) == curp
+            assert stdnum_curp.get_birth_date(curp) == encoded
+    assert plain > 300

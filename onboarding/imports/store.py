@@ -6,6 +6,7 @@ Called only inside the staging transaction (`services.uploads.upload_stage`). Ro
 reserved up front so duplicate links and audit events can name a record before it is inserted.
 """
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -24,23 +25,51 @@ from onboarding.validation import GENERIC_RFCS
 DUPLICATE_FIELDS = ("external_id", "rfc", "curp")
 
 
+def encode_row(source_row: int, values: dict[str, Any], problems: list[dict[str, Any]],
+               source_data: dict[str, Any]) -> tuple:
+    """A prepared row's columns in database form (`ENCODED` order), the same on SQLite and PostgreSQL: JSON as
+    text, dates ISO, the uuid as hex. Pure, so the worker processes that validate can do it (imports.parallel)."""
+    data = list(_data(values))
+    for i in _JSON_AT:
+        if data[i] is not None:
+            data[i] = _dumps_common(data[i])
+    for i in _DATE_AT:
+        if data[i] is not None:
+            data[i] = data[i].isoformat()
+    errors = sum(1 for p in problems if p["severity"] == "error")
+    return (uuid.uuid4().hex, _dumps(problems) if problems else "[]", errors, len(problems) - errors, source_row,
+            _dumps(source_data), *data)
+
+
+# The columns `encode_row` fills, in its order; then the ones staging sets (RecordInserter).
+ENCODED = ("uuid", "problems", "error_count", "warning_count", "source_row", "source_data", *DATA_FIELDS)
+_DATA_START = ENCODED.index(DATA_FIELDS[0])
+_FIELDS = {f.attname: f for f in ClientRecord._meta.concrete_fields}
+_data = itemgetter(*DATA_FIELDS)
+_JSON_AT = [i for i, name in enumerate(DATA_FIELDS) if isinstance(_FIELDS[name], JSONField)]
+_DATE_AT = [i for i, name in enumerate(DATA_FIELDS) if _FIELDS[name].get_internal_type() == "DateField"]
+
+
 @dataclass(slots=True)
 class StagedRow:
     source_row: int
-    values: dict[str, Any]
-    problems: list[dict[str, Any]]
-    source_data: dict[str, Any]
+    encoded: tuple
     id: int = 0
     duplicate_of: int | None = None
     duplicate_field: str = ""
 
     @property
     def error_count(self) -> int:
-        return sum(1 for p in self.problems if p["severity"] == "error")
+        return self.encoded[2]
 
     @property
     def warning_count(self) -> int:
-        return sum(1 for p in self.problems if p["severity"] == "warning")
+        return self.encoded[3]
+
+    def add_problem(self, problem: dict[str, Any]) -> None:
+        problems = [*json.loads(self.encoded[1]), problem]
+        errors = sum(1 for p in problems if p["severity"] == "error")
+        self.encoded = (self.encoded[0], _dumps(problems), errors, len(problems) - errors, *self.encoded[4:])
 
 
 # -- duplicates --------------------------------------------------------------------------------------------------
@@ -52,11 +81,12 @@ def _comparable(name: str, value: str) -> bool:
 def mark_duplicates(rows: Sequence[StagedRow], *, upload_id: int) -> None:
     """Link each row whose external id, RFC or CURP another record already has (earlier in this file or staged
     before; rejected records do not count) and add the blocking `duplicate` problem. One query per field."""
-    known = {name: _existing(name, {v for r in rows if _comparable(name, v := r.values[name])})
+    at = {name: _DATA_START + DATA_FIELDS.index(name) for name in DUPLICATE_FIELDS}
+    known = {name: _existing(name, {v for r in rows if _comparable(name, v := r.encoded[at[name]])})
              for name in DUPLICATE_FIELDS}
     for row in rows:
         for name in DUPLICATE_FIELDS:
-            value = row.values[name]
+            value = row.encoded[at[name]]
             if not _comparable(name, value):
                 continue
             other = known[name].get(value)
@@ -67,7 +97,7 @@ def mark_duplicates(rows: Sequence[StagedRow], *, upload_id: int) -> None:
                 params = {"value": value, "other": pk, "in_file": in_file}
                 if in_file:
                     params["row"] = other_row
-                row.problems.append({"field": name, "code": "duplicate", "severity": "error", "params": params})
+                row.add_problem({"field": name, "code": "duplicate", "severity": "error", "params": params})
             # Later rows of this chunk see this one as their earlier record.
             known[name].setdefault(value, (row.id, upload_id, row.source_row))
 
@@ -137,19 +167,18 @@ class IdReserver:
 
 
 class RecordInserter:
-    """Inserts StagedRows as whole ClientRecord rows: the per-row columns first, then those equal for every row.
+    """Inserts StagedRows as whole ClientRecord rows: the encoded columns, the staging ones, then those equal for
+    every row.
 
     SQLite gets one `executemany` per chunk; PostgreSQL gets `COPY ... FROM STDIN`, which is several times faster
-    than any INSERT. Values are in database form already (JSON as text, dates ISO on SQLite), as Django would send.
+    than any INSERT. Values are in database form already (`encode_row`), as Django would send them.
     """
 
-    PER_ROW = ("id", "uuid", "problems", "error_count", "warning_count", "source_row", "source_data",
-               "duplicate_of_id", "duplicate_field")
+    STAGING = ("id", "duplicate_of_id", "duplicate_field")
 
     def __init__(self, *, upload: Upload):
         now = timezone.now()
         ops = connection.ops
-        fields = {f.attname: f for f in ClientRecord._meta.concrete_fields}
         constant = {
             "status": RecordStatus.IN_REVIEW,
             "created_by_id": upload.created_by_id,
@@ -158,45 +187,25 @@ class RecordInserter:
             "created_at": now,
             "updated_at": now,
         }
-        per_row = (*self.PER_ROW, *DATA_FIELDS)
-        rest = [name for name in fields if name not in per_row]
+        rest = [name for name in _FIELDS if name not in (*ENCODED, *self.STAGING)]
         constants = []
         for name in rest:
-            value = constant[name] if name in constant else fields[name].get_default()
-            if isinstance(fields[name], JSONField):
+            value = constant[name] if name in constant else _FIELDS[name].get_default()
+            if isinstance(_FIELDS[name], JSONField):
                 constants.append(None if value is None else _dumps(value))
             else:
-                constants.append(fields[name].get_db_prep_save(value, connection))
+                constants.append(_FIELDS[name].get_db_prep_save(value, connection))
         self.constants = tuple(constants)
-        self.data = itemgetter(*DATA_FIELDS)
-        self.json_at = [i for i, name in enumerate(DATA_FIELDS) if isinstance(fields[name], JSONField)]
-        self.date_at = [i for i, name in enumerate(DATA_FIELDS) if fields[name].get_internal_type() == "DateField"]
         self.postgres = connection.vendor == "postgresql"
-        self.native_uuid = connection.features.has_native_uuid_field
-        columns = ", ".join(ops.quote_name(fields[name].column) for name in (*per_row, *rest))
+        columns = ", ".join(ops.quote_name(_FIELDS[name].column) for name in (*ENCODED, *self.STAGING, *rest))
         table = ops.quote_name(ClientRecord._meta.db_table)
-        placeholders = ", ".join(["%s"] * len(fields))
+        placeholders = ", ".join(["%s"] * len(_FIELDS))
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - model names
         self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
 
-    def params(self, row: StagedRow) -> tuple:
-        data = list(self.data(row.values))
-        for i in self.json_at:
-            value = data[i]
-            if value is not None:
-                data[i] = _dumps_common(value)
-        if not self.postgres:
-            for i in self.date_at:
-                if data[i] is not None:
-                    data[i] = data[i].isoformat()
-        errors = sum(1 for p in row.problems if p["severity"] == "error")
-        new_uuid = uuid.uuid4() if self.native_uuid else uuid.uuid4().hex
-        problems = _dumps(row.problems) if row.problems else "[]"
-        return (row.id, new_uuid, problems, errors, len(row.problems) - errors, row.source_row,
-                _dumps(row.source_data), row.duplicate_of, row.duplicate_field, *data, *self.constants)
-
     def insert(self, rows: Iterable[StagedRow]) -> None:
-        params = [self.params(r) for r in rows]
+        constants = self.constants
+        params = [(*r.encoded, r.id, r.duplicate_of, r.duplicate_field, *constants) for r in rows]
         if not params:
             return
         with connection.cursor() as cursor:

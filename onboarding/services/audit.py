@@ -41,21 +41,39 @@ HASHED_FIELDS = (
 )
 
 
+# One encoder each, made once: json.dumps with options builds a new encoder on every call.
+_SAFE_JSON = DjangoJSONEncoder(ensure_ascii=False)
+_CANONICAL_JSON = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def json_safe(value: Any) -> Any:
     """Round-trip through JSON so what is hashed equals what the database gives back."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+    if type(value) is dict and all(type(k) is str and type(v) in _JSON_SCALARS for k, v in value.items()):
+        return dict(value)  # text keys, plain values (most events): already what the round trip would give
+    return json.loads(_SAFE_JSON.encode(value))
 
 
 def event_hash(event: AuditEvent) -> str:
     return _row_hash({f: getattr(event, f) for f in HASHED_FIELDS})
 
 
+def _utc_text(moment) -> str:
+    return moment.astimezone(timezone.UTC).isoformat(timespec="microseconds")
+
+
 def _row_hash(row: dict[str, Any]) -> str:
     """SHA-256 over the canonical JSON of the hashed fields (sorted keys, UTC time to the microsecond)."""
     data = {f: row[f] for f in HASHED_FIELDS}
-    data["created_at"] = row["created_at"].astimezone(timezone.UTC).isoformat(timespec="microseconds")
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    data["created_at"] = _utc_text(row["created_at"])
+    return _digest(data)
+
+
+def _digest(data: dict[str, Any]) -> str:
+    """`data` holds exactly the hashed fields, the time already as `_utc_text`."""
+    return hashlib.sha256(_CANONICAL_JSON.encode(data).encode("utf-8")).hexdigest()
 
 
 def actor_role(user) -> str:
@@ -87,8 +105,9 @@ class EventSpec:
 def audit_events_write(*, actor, events: Iterable[EventSpec]) -> list[int]:
     """Append events to the chain inside the caller's transaction (required); they roll back with it.
 
-    Returns the new events' sequence numbers. Rows are inserted with one executemany, not model instances:
-    a file of 100,000 rows writes 100,000 events, and building models for them would cost more than the rest.
+    Returns the new events' sequence numbers. Rows are inserted in bulk (`executemany`, `COPY` on PostgreSQL), not
+    as model instances: a file of 100,000 rows writes 100,000 events, and building models for them would cost more
+    than the rest. Each event's hash is one canonical JSON encoding and one SHA-256.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("audit events must be written inside the transaction of the change they record")
@@ -107,12 +126,12 @@ def audit_events_write(*, actor, events: Iterable[EventSpec]) -> list[int]:
         "user_agent": ctx.user_agent,
         "request_id": ctx.request_id,
     }
+    hashed_common = {**common, "created_at": _utc_text(now)}
     rows = []
     seq, prev = head.last_seq, head.last_hash
     for spec in events:
         seq += 1
         row = {
-            **common,
             "seq": seq,
             "action": str(spec.action),
             "target_type": spec.target_type or ("record" if spec.record_id else ""),
@@ -124,11 +143,11 @@ def audit_events_write(*, actor, events: Iterable[EventSpec]) -> list[int]:
             "reason": spec.reason,
             "prev_hash": prev,
         }
-        row["hash"] = prev = _row_hash(row)
+        row["hash"] = prev = _digest({**hashed_common, **row})
         rows.append(row)
     if not rows:
         return []
-    rows_insert(AuditEvent, rows)
+    rows_insert(AuditEvent, rows, same=common)
     AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
     return [row["seq"] for row in rows]
 

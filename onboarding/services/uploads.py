@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from onboarding.errors import InvalidTransition
 from onboarding.imports.export import cell_text, csv_chunks, problem_lines, xlsx_chunks
 from onboarding.imports.mapping import headers_signature, mapping_check, mapping_from_saved, mapping_suggest
-from onboarding.imports.pipeline import RowPreparer
+from onboarding.imports.parallel import prepared_chunks, worker_count
 from onboarding.imports.readers import inspect_file, iter_rows, sample_rows
 from onboarding.imports.store import IdReserver, RecordInserter, StagedRow, bulk_write_cache, mark_duplicates
 from onboarding.imports.tables import FileInfo, refuse
@@ -212,18 +212,18 @@ def _file_info(upload: Upload) -> FileInfo:
 
 
 def _prepare_rows(upload: Upload, spool: IO[bytes]) -> int:
-    """Read, normalise and validate every row into `spool`, in chunks; returns the number of rows."""
-    preparer = RowPreparer(upload.headers, upload.mapping)
+    """Read, normalise and validate every row into `spool`, in chunks (by worker processes when the file is large,
+    see `imports.parallel`); returns the number of rows."""
     limit = settings.UPLOAD_MAX_ROWS
-    done, chunk, last_report = 0, [], time.monotonic()
+    done, last_report = 0, time.monotonic()
     with upload.file.open("rb") as stored:
-        for source_row, cells in iter_rows(stored, _file_info(upload)):
-            values, problems, source = preparer.prepare(cells)
-            chunk.append((source_row, values, problems, source))
-            if len(chunk) >= CHUNK_ROWS:
-                pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
-                done += len(chunk)
-                chunk = []
+        rows = iter_rows(stored, _file_info(upload))
+        chunks = prepared_chunks(rows, upload.headers, upload.mapping, chunk_rows=CHUNK_ROWS,
+                                 workers=worker_count(upload.row_count))
+        try:
+            for count, pickled in chunks:
+                spool.write(pickled)
+                done += count
                 if done > limit:
                     raise refuse("too_many_rows", _("The file has more than %(limit)s data rows, the most one "
                                                     "upload may have. Split it into smaller files."),
@@ -231,12 +231,9 @@ def _prepare_rows(upload: Upload, spool: IO[bytes]) -> int:
                 if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
                     Upload.objects.filter(pk=upload.pk).update(rows_done=done)
                     last_report = time.monotonic()
-    if chunk:
-        pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
-        done += len(chunk)
-    if done > limit:
-        raise refuse("too_many_rows", _("The file has more than %(limit)s data rows, the most one upload may have. "
-                                        "Split it into smaller files."), limit=f"{limit:,}")
+        finally:
+            chunks.close()
+            rows.close()
     if not done:
         raise refuse("no_rows", _("The file has no data rows under its header."))
     Upload.objects.filter(pk=upload.pk).update(rows_done=done, row_count=done)

@@ -11,6 +11,7 @@ from django_tasks_db.models import DBTaskResult
 from openpyxl import load_workbook
 
 import onboarding.services.uploads as uploads
+from onboarding.imports.pipeline import RowPreparer
 from onboarding.models import AuditAction, AuditEvent, ClientRecord, RecordStatus, SavedMapping, Upload, UploadStatus
 from onboarding.services.audit import audit_chain_verify
 from onboarding.services.records import record_apply_data
@@ -315,13 +316,13 @@ def test_progress_is_committed_while_rows_are_checked(capturista, monkeypatch, s
     monkeypatch.setattr(uploads, "CHUNK_ROWS", 2)
     monkeypatch.setattr(uploads, "PROGRESS_EVERY_SECONDS", 0)
     seen = []
-    real_prepare = uploads.RowPreparer.prepare
+    real_prepare = RowPreparer.prepare
 
     def watching(self, cells):
         seen.append(Upload.objects.get().rows_done)
         return real_prepare(self, cells)
 
-    monkeypatch.setattr(uploads.RowPreparer, "prepare", watching)
+    monkeypatch.setattr(RowPreparer, "prepare", watching)
     upload = upload_receive(actor=capturista, file=uploaded(csv_bytes([person(i) for i in range(5)])))
     upload_map_columns(actor=capturista, upload_id=upload.pk, mapping=upload.mapping)
     assert seen == [0, 0, 2, 2, 4]
