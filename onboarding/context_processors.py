@@ -2,7 +2,6 @@ from django.http import HttpRequest
 
 from onboarding.permissions import (
     PERM_ADD_RECORD,
-    PERM_REVIEW,
     PERM_STAGE_UPLOAD,
     PERM_SUBMIT,
     PERM_VIEW_AUDIT,
@@ -21,7 +20,7 @@ def navigation(request: HttpRequest) -> dict:
             "records": user.has_perm(PERM_VIEW_RECORDS),
             "add_record": user.has_perm(PERM_ADD_RECORD),
             "uploads": user.has_perm(PERM_STAGE_UPLOAD) or user.has_perm(PERM_VIEW_UPLOADS),
-            "review": user.has_perm(PERM_REVIEW),
+            "review": user.has_perm(PERM_VIEW_RECORDS),
             "submit": user.has_perm(PERM_SUBMIT),
             "audit": user.has_perm(PERM_VIEW_AUDIT),
             "admin": user.is_staff,

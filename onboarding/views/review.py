@@ -22,7 +22,7 @@ from django_htmx.middleware import HtmxDetails
 from onboarding.errors import DomainError, StaleRecord
 from onboarding.forms_review import EDITABLE_CELLS, BulkForm, CellForm, DecisionForm, QueueFilterForm
 from onboarding.models import ClientRecord, ClientType, RecordStatus
-from onboarding.permissions import PERM_CHANGE_RECORD, PERM_REVIEW
+from onboarding.permissions import PERM_CHANGE_RECORD, PERM_REVIEW, PERM_VIEW_RECORDS
 from onboarding.selectors.review import (
     record_changes_since,
     review_queue_filter,
@@ -157,7 +157,7 @@ def _back(request: HttpRequest, default: str) -> str:
 
 
 @require_GET
-@permission_required(PERM_REVIEW, raise_exception=True)
+@permission_required(PERM_VIEW_RECORDS, raise_exception=True)
 @vary_on_headers("HX-Request")
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
@@ -182,8 +182,11 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context, status=200 if form.is_valid() else 422)
 
 
-# The queue's columns after the selection box: (label, sort key or None), in the order the row partial draws them.
+# The queue's columns after the selection box: (label, sort key or None), in the order the row partial draws them:
+# status and problems first, so they stay in view beside the names while the wide table scrolls sideways.
 HEADERS = (
+    (gettext_lazy("Status"), None),
+    (gettext_lazy("Problems"), "problems"),
     (gettext_lazy("Name"), "name"),
     (gettext_lazy("Last names"), "last_name"),
     (gettext_lazy("Type"), None),
@@ -192,8 +195,6 @@ HEADERS = (
     ("CURP", None),
     (gettext_lazy("External id"), "external_id"),
     (gettext_lazy("Nat."), None),
-    (gettext_lazy("Status"), None),
-    (gettext_lazy("Problems"), "problems"),
     (gettext_lazy("Staged by"), None),
     (gettext_lazy("Staged"), "created"),
     (gettext_lazy("Actions"), None),
@@ -218,7 +219,7 @@ def _filter_params(form: QueueFilterForm, data) -> list[tuple[str, str]]:
 
 
 @require_GET
-@permission_required(PERM_REVIEW, raise_exception=True)
+@permission_required(PERM_VIEW_RECORDS, raise_exception=True)
 def row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect("records:detail", pk=pk)
@@ -227,7 +228,7 @@ def row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@permission_required([PERM_REVIEW, PERM_CHANGE_RECORD], raise_exception=True)
+@permission_required(PERM_CHANGE_RECORD, raise_exception=True)
 def cell(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponse:
     if field not in EDITABLE_CELLS:
         raise Http404
