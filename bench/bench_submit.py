@@ -48,6 +48,15 @@ def start_sandbox(latency_ms: int) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the sandbox did not start")
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time of this process (pid None) or of another one, from /proc."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
@@ -93,7 +102,7 @@ def main() -> None:
     results = []
     try:
         for concurrency in args.concurrency:
-            times = []
+            times, cpu = [], []
             for _ in range(args.runs):
                 ClientRecord.objects.filter(status=RecordStatus.APPROVED).delete()
                 ClientRecord.objects.bulk_create(
@@ -101,17 +110,21 @@ def main() -> None:
                 )
                 httpx.post(f"{url}/_sandbox/reset", timeout=10).raise_for_status()
                 submission = submission_start(actor=officer, environment="test", enqueue=False)
-                started = time.perf_counter()
+                started, ours, theirs = time.perf_counter(), cpu_seconds(), cpu_seconds(sandbox.pid)
                 submission = submission_run(submission.pk, concurrency=concurrency)
                 elapsed = time.perf_counter() - started
+                cpu.append((cpu_seconds() - ours, cpu_seconds(sandbox.pid) - theirs))
                 assert submission.created_count == args.records, submission.created_count
                 times.append(elapsed)
                 ClientRecord.objects.filter(batch__submission=submission).update(status=RecordStatus.DRAFT)
             floor = batches * args.latency_ms / 1000 / concurrency
             median = statistics.median(times)
-            results.append((concurrency, floor, median, median / floor, times))
+            app_cpu = statistics.median(c[0] for c in cpu)
+            sandbox_cpu = statistics.median(c[1] for c in cpu)
+            results.append((concurrency, floor, median, median / floor, times, app_cpu, sandbox_cpu))
             print(f"concurrency {concurrency}: floor {floor:.2f} s, median {median:.2f} s "
-                  f"({', '.join(f'{t:.2f}' for t in times)}), ratio {median / floor:.2f}", flush=True)
+                  f"({', '.join(f'{t:.2f}' for t in times)}), ratio {median / floor:.2f}; "
+                  f"CPU app {app_cpu:.2f} s, sandbox {sandbox_cpu:.2f} s", flush=True)
     finally:
         sandbox.terminate()
         sandbox.wait()
@@ -122,11 +135,11 @@ def main() -> None:
             f"\n### {db}, {args.records} records, {batches} batches, {args.latency_ms} ms per call "
             f"({time.strftime('%Y-%m-%d')})\n",
             f"`{'DATABASE_URL=… ' if db == 'PostgreSQL' else ''}.venv/bin/python bench/bench_submit.py --record`\n",
-            "| concurrency | floor (s) | median (s) | runs (s) | measured ÷ floor |",
-            "|---:|---:|---:|---|---:|",
+            "| concurrency | floor (s) | median (s) | runs (s) | measured ÷ floor | CPU app (s) | CPU sandbox (s) |",
+            "|---:|---:|---:|---|---:|---:|---:|",
         ]
-        lines += [f"| {c} | {f:.2f} | {m:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {r:.2f} |"
-                  for c, f, m, r, ts in results]
+        lines += [f"| {c} | {f:.2f} | {m:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {r:.2f} | {a:.2f} | {b:.2f} |"
+                  for c, f, m, r, ts, a, b in results]
         with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
 

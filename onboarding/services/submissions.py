@@ -504,10 +504,11 @@ def submission_run(submission_id: int, *, concurrency: int | None = None) -> Sub
             # Called inside a transaction (a test, a shell): other threads' connections could not see its rows.
             _worker_loop(submission_id, client, stop)
             return submission_refresh(submission_id)
-        # One worker more than calls in flight: while a worker writes a batch's outcome, another is already
-        # waiting on Artu with the next batch.
-        with ThreadPoolExecutor(max_workers=concurrency + 1, thread_name_prefix="artu") as pool:
-            futures = [pool.submit(_worker_loop, submission_id, client, stop) for _ in range(concurrency + 1)]
+        # Twice as many workers as calls in flight: answers tend to come back together, and while some workers
+        # write their outcomes, the others already hold the next batches, ready for the free slots.
+        workers = 2 * concurrency
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artu") as pool:
+            futures = [pool.submit(_worker_loop, submission_id, client, stop) for _ in range(workers)]
             for future in futures:
                 future.result()
     return submission_refresh(submission_id)
