@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onboarding.forms_submissions import SubmissionForm
@@ -73,8 +74,12 @@ def submission_new(request: HttpRequest) -> HttpResponse:
             if not (submission := submission_by_token(token)):  # the first click won meanwhile
                 form.add_error(None, exc.message)
         if not form.errors:
-            messages.success(request, _("Submission started: %(records)s records in %(batches)s batches.") % {
-                "records": submission.record_count, "batches": submission.batch_count})
+            records, batches = submission.record_count, submission.batch_count
+            messages.success(request, " ".join((
+                ngettext("Submission started: %(n)s record", "Submission started: %(n)s records", records)
+                % {"n": records},
+                ngettext("in %(n)s batch.", "in %(n)s batches.", batches) % {"n": batches},
+            )))
             return redirect("submissions:detail", pk=submission.pk)
     preview_form = form if form.is_bound else SubmissionForm(chosen, user=request.user, uploads=uploads)
     preview = submission_preview(preview_form.scope()) if preview_form.is_valid() else None

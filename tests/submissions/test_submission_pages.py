@@ -33,6 +33,16 @@ def test_the_page_says_how_many_records_and_batches_before_sending(client_as, of
     assert "5 approved records will be sent in 3 batches" in " ".join(html.split())
 
 
+def test_one_record_is_one_batch_in_the_singular_in_both_languages(client_as, oficial):
+    approved(1)
+    client = client_as(oficial)
+    html = " ".join(client.get(reverse("submissions:create")).content.decode().split())
+    assert "1 approved record will be sent in 1 batch." in html
+    client.cookies["django_language"] = "es-mx"
+    html = " ".join(client.get(reverse("submissions:create")).content.decode().split())
+    assert "Se enviará 1 registro aprobado en 1 lote." in html
+
+
 def test_the_page_speaks_the_users_language(client_as, oficial_live):
     approved(5)
     client = client_as(oficial_live)
