@@ -17,7 +17,7 @@ from onboarding.models import ClientRecord, RecordStatus
 from onboarding.permissions import PERM_ADD_RECORD, PERM_CHANGE_RECORD, PERM_VIEW_RECORDS
 from onboarding.selectors import record_get, record_history, record_list
 from onboarding.services.records import EDITABLE_STATUSES, record_create, record_update
-from onboarding.services.review import review_availability
+from onboarding.services.review import RejectReason, review_availability
 from onboarding.validation import Problem
 
 PAGE_SIZE = 50
@@ -50,7 +50,7 @@ def record_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required(PERM_VIEW_RECORDS, raise_exception=True)
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_object_or_404(record_list(), pk=pk)
+    record = get_object_or_404(record_list().select_related("upload", "reviewed_by"), pk=pk)
     problems = [Problem.from_dict(p) for p in record.problems]
     history = Paginator(record_history(record_id=record.pk), 25).get_page(request.GET.get("page"))
     return render(
@@ -62,6 +62,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": history,
             "editable": record.status in EDITABLE_STATUSES,
             "review": review_availability(record=record, user=request.user),
+            "reject_label": dict(RejectReason.choices).get(record.reject_reason, record.reject_reason),
             "artu_answer": json.dumps(record.artu_response, indent=2, ensure_ascii=False)
             if record.artu_response
             else "",
