@@ -4,6 +4,7 @@ from onboarding.permissions import (
     PERM_ADD_RECORD,
     PERM_STAGE_UPLOAD,
     PERM_SUBMIT,
+    PERM_VIEW_SUBMISSIONS,
     PERM_VIEW_AUDIT,
     PERM_VIEW_RECORDS,
     PERM_VIEW_UPLOADS,
@@ -21,7 +22,7 @@ def navigation(request: HttpRequest) -> dict:
             "add_record": user.has_perm(PERM_ADD_RECORD),
             "uploads": user.has_perm(PERM_STAGE_UPLOAD) or user.has_perm(PERM_VIEW_UPLOADS),
             "review": user.has_perm(PERM_VIEW_RECORDS),
-            "submit": user.has_perm(PERM_SUBMIT),
+            "submissions": user.has_perm(PERM_SUBMIT) or user.has_perm(PERM_VIEW_SUBMISSIONS),
             "audit": user.has_perm(PERM_VIEW_AUDIT),
             "admin": user.is_staff,
         }

@@ -156,3 +156,10 @@ def test_submit_clients_command_refuses_users_without_the_permission(roles):
     clerk = UserFactory(username="someone")
     with pytest.raises(CommandError, match="may not submit"):
         call_command("submit_clients", "--as", clerk.username)
+
+
+@pytest.mark.parametrize(("role", "linked"), [("auditor", True), ("oficial", True), ("capturista", False)])
+def test_the_navigation_links_submissions_for_whoever_may_read_them(request, client_as, role, linked):
+    client = client_as(request.getfixturevalue(role))
+    assert (f'href="{reverse("submissions:list")}"' in client.get(reverse("home")).text) is linked
+    assert client.get(reverse("submissions:list")).status_code == (200 if linked else 403)
