@@ -59,13 +59,70 @@ def setup_django(database_url: str) -> None:
     }
 
 
-GIVEN = ["MARIA", "JOSE", "JUAN", "GUADALUPE", "FERNANDA", "LUIS", "ANA", "CARLOS", "SOFIA", "JORGE", "MIGUEL",
-         "ALEJANDRA", "DIEGO", "VALERIA", "RICARDO", "PATRICIA", "ROBERTO", "GABRIELA", "FRANCISCO", "LETICIA"]
-SURNAMES = ["GARCIA", "HERNANDEZ", "LOPEZ", "MARTINEZ", "GONZALEZ", "PEREZ", "RODRIGUEZ", "SANCHEZ", "RAMIREZ",
-            "CRUZ", "FLORES", "GOMEZ", "MORALES", "VAZQUEZ", "REYES", "JIMENEZ", "TORRES", "DIAZ", "GUTIERREZ",
-            "RUIZ", "MENDOZA", "AGUILAR", "ORTIZ", "CASTILLO", "ROMERO", "ALVAREZ", "CHAVEZ", "RIVERA"]
-COMPANIES = ["Comercializadora", "Inmobiliaria", "Grupo", "Servicios", "Transportes", "Distribuidora", "Joyería",
-             "Autos", "Constructora", "Inversiones"]
+GIVEN = [
+    "MARIA",
+    "JOSE",
+    "JUAN",
+    "GUADALUPE",
+    "FERNANDA",
+    "LUIS",
+    "ANA",
+    "CARLOS",
+    "SOFIA",
+    "JORGE",
+    "MIGUEL",
+    "ALEJANDRA",
+    "DIEGO",
+    "VALERIA",
+    "RICARDO",
+    "PATRICIA",
+    "ROBERTO",
+    "GABRIELA",
+    "FRANCISCO",
+    "LETICIA",
+]
+SURNAMES = [
+    "GARCIA",
+    "HERNANDEZ",
+    "LOPEZ",
+    "MARTINEZ",
+    "GONZALEZ",
+    "PEREZ",
+    "RODRIGUEZ",
+    "SANCHEZ",
+    "RAMIREZ",
+    "CRUZ",
+    "FLORES",
+    "GOMEZ",
+    "MORALES",
+    "VAZQUEZ",
+    "REYES",
+    "JIMENEZ",
+    "TORRES",
+    "DIAZ",
+    "GUTIERREZ",
+    "RUIZ",
+    "MENDOZA",
+    "AGUILAR",
+    "ORTIZ",
+    "CASTILLO",
+    "ROMERO",
+    "ALVAREZ",
+    "CHAVEZ",
+    "RIVERA",
+]
+COMPANIES = [
+    "Comercializadora",
+    "Inmobiliaria",
+    "Grupo",
+    "Servicios",
+    "Transportes",
+    "Distribuidora",
+    "Joyería",
+    "Autos",
+    "Constructora",
+    "Inversiones",
+]
 PLACES = ["del Norte", "del Bajío", "Azteca", "Monterrey", "Jalisco", "Peninsular", "del Pacífico", "Mexicana"]
 STATUS_WEIGHTS = {"in_review": 60, "approved": 15, "rejected": 6, "draft": 5, "submitted": 12, "failed": 2}
 ERROR = {"field": "rfc", "code": "rfc_checksum", "severity": "error", "params": {"value": ""}}
@@ -101,10 +158,15 @@ def fill(n: int, reset: bool) -> None:
         return
     uploads = list(Upload.objects.filter(original_name__startswith="bench-"))
     while len(uploads) < 20:
-        uploads.append(Upload.objects.create(
-            file=f"uploads/bench-{len(uploads)}.csv", original_name=f"bench-{len(uploads)}.csv",
-            sha256=f"{len(uploads):064d}", format="csv", created_by=random.choice(entry),
-        ))
+        uploads.append(
+            Upload.objects.create(
+                file=f"uploads/bench-{len(uploads)}.csv",
+                original_name=f"bench-{len(uploads)}.csv",
+                sha256=f"{len(uploads):064d}",
+                format="csv",
+                created_by=random.choice(entry),
+            )
+        )
     rng = random.Random(20250601)
     statuses = [s for s, w in STATUS_WEIGHTS.items() for _ in range(w)]
     now = datetime.datetime.now(datetime.UTC)
@@ -133,27 +195,44 @@ def make_record(i, rng, entry, uploads, statuses, now, person_identifiers, compa
     roll = rng.random()
     problems = [ERROR] if roll < 0.08 else [WARNING] if roll < 0.2 else []
     common = {
-        "status": status, "external_id": f"SUC{rng.randint(1, 60):02d}-{i:07d}", "created_by": creator,
-        "updated_by": creator if rng.random() < 0.8 else rng.choice(entry), "created_at": created,
+        "status": status,
+        "external_id": f"SUC{rng.randint(1, 60):02d}-{i:07d}",
+        "created_by": creator,
+        "updated_by": creator if rng.random() < 0.8 else rng.choice(entry),
+        "created_at": created,
         "updated_at": created + datetime.timedelta(hours=rng.randint(0, 72)),
-        "upload": rng.choice(uploads) if rng.random() < 0.7 else None, "source_row": i % 5000 + 2,
-        "problems": problems, "error_count": sum(p["severity"] == "error" for p in problems),
+        "upload": rng.choice(uploads) if rng.random() < 0.7 else None,
+        "source_row": i % 5000 + 2,
+        "problems": problems,
+        "error_count": sum(p["severity"] == "error" for p in problems),
         "warning_count": sum(p["severity"] == "warning" for p in problems),
-        "warnings_acknowledged": bool(problems) and rng.random() < 0.3, "nationalities": "MX",
+        "warnings_acknowledged": bool(problems) and rng.random() < 0.3,
+        "nationalities": "MX",
         "duplicate_field": "rfc" if rng.random() < 0.02 else "",
-        "av_inm": rng.random() < 0.1, "av_avi": rng.random() < 0.05, "av_veh": rng.random() < 0.08,
-        "scopes": ["MX"], "metadata": {"sucursal": f"{rng.randint(1, 60):02d}"},
+        "av_inm": rng.random() < 0.1,
+        "av_avi": rng.random() < 0.05,
+        "av_veh": rng.random() < 0.08,
+        "scopes": ["MX"],
+        "metadata": {"sucursal": f"{rng.randint(1, 60):02d}"},
     }
     if rng.random() < 0.85:
         given, paterno, materno = rng.choice(GIVEN), rng.choice(SURNAMES), rng.choice(SURNAMES)
         birth = datetime.date(1950, 1, 1) + datetime.timedelta(days=rng.randint(0, 20000))
         rfc, curp = person_identifiers(given, paterno, materno, birth, rng.choice("HM"), rng=rng)
-        return ClientRecord(client_type="individual", name=given.title(), last_name=f"{paterno.title()} "
-                            f"{materno.title()}", birth_date=birth, rfc=rfc, curp=curp, **common)
+        return ClientRecord(
+            client_type="individual",
+            name=given.title(),
+            last_name=f"{paterno.title()} {materno.title()}",
+            birth_date=birth,
+            rfc=rfc,
+            curp=curp,
+            **common,
+        )
     name = f"{rng.choice(COMPANIES)} {rng.choice(PLACES)} SA de CV"
     founded = datetime.date(1970, 1, 1) + datetime.timedelta(days=rng.randint(0, 18000))
-    return ClientRecord(client_type="company", name=name, birth_date=founded, rfc=company_rfc(name, founded, rng),
-                        **common)
+    return ClientRecord(
+        client_type="company", name=name, birth_date=founded, rfc=company_rfc(name, founded, rng), **common
+    )
 
 
 def scenarios() -> list[tuple[str, dict, dict]]:
@@ -174,12 +253,18 @@ def scenarios() -> list[tuple[str, dict, dict]]:
         ("search: RFC", {"q": sample["rfc"]}, {}),
         ("search: CURP prefix", {"q": sample["curp"][:10].lower()}, {}),
         ("has_errors=yes, sort=-problems", {"has_errors": "yes", "sort": "-problems"}, {}),
-        ("warnings=unacknowledged, type=individual, AVI",
-         {"warnings": "unacknowledged", "type": "individual", "actividad": "AVI"}, {}),
+        (
+            "warnings=unacknowledged, type=individual, AVI",
+            {"warnings": "unacknowledged", "type": "individual", "actividad": "AVI"},
+            {},
+        ),
         ("duplicate=yes, status=in_review", {"duplicate": "yes", "status": "in_review"}, {}),
         ("upload + status=in_review, sort=rfc", {"upload": upload.pk, "status": "in_review", "sort": "rfc"}, {}),
-        ("created_by + last 30 days", {"created_by": "bench_capturista3",
-                                       "date_from": (today - datetime.timedelta(days=30)).isoformat()}, {}),
+        (
+            "created_by + last 30 days",
+            {"created_by": "bench_capturista3", "date_from": (today - datetime.timedelta(days=30)).isoformat()},
+            {},
+        ),
         ("htmx table partial, sort=external_id, page 20", {"sort": "external_id", "page": 20}, hx),
         ("per_page=100, status=approved", {"per_page": 100, "status": "approved"}, {}),
     ]
@@ -209,12 +294,20 @@ def measure(requests: int) -> list[dict]:
             response = client.get(url, params, headers=headers)
         shown = len(re.findall(rb'class="review-row"', response.content))
         times.sort()
-        rows.append({
-            "label": label, "median": statistics.median(times), "p95": times[max(0, round(0.95 * len(times)) - 1)],
-            "max": times[-1], "queries": len(queries.captured_queries), "rows": shown,
-        })
-        print(f"{label:50} median {rows[-1]['median']:7.1f} ms  p95 {rows[-1]['p95']:7.1f} ms  "
-              f"queries {rows[-1]['queries']}  rows {shown}")
+        rows.append(
+            {
+                "label": label,
+                "median": statistics.median(times),
+                "p95": times[max(0, round(0.95 * len(times)) - 1)],
+                "max": times[-1],
+                "queries": len(queries.captured_queries),
+                "rows": shown,
+            }
+        )
+        print(
+            f"{label:50} median {rows[-1]['median']:7.1f} ms  p95 {rows[-1]['p95']:7.1f} ms  "
+            f"queries {rows[-1]['queries']}  rows {shown}"
+        )
     return rows
 
 
@@ -237,8 +330,10 @@ def write(rows: list[dict], vendor: str, args: argparse.Namespace, database_vers
         "",
         "| scenario | median ms | p95 ms | max ms | queries | rows |",
         "|---|---:|---:|---:|---:|---:|",
-        *(f"| {r['label']} | {r['median']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | {r['queries']} | {r['rows']} |"
-          for r in rows),
+        *(
+            f"| {r['label']} | {r['median']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | {r['queries']} | {r['rows']} |"
+            for r in rows
+        ),
         "",
     ]
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
@@ -255,7 +350,7 @@ def write(rows: list[dict], vendor: str, args: argparse.Namespace, database_vers
     subsections = dict(re.findall(r"^### (\S+)\n(.*?)(?=^### |\Z)", body, flags=re.S | re.M))
     subsections[vendor] = "\n".join(lines[1:]) + "\n"
     new = intro + "".join(f"### {k}\n{v}" for k, v in sorted(subsections.items(), key=lambda kv: kv[0] != "SQLite"))
-    text = text[: section.start()] + new + text[section.end():] if section else text.rstrip() + "\n\n" + new
+    text = text[: section.start()] + new + text[section.end() :] if section else text.rstrip() + "\n\n" + new
     RESULTS.write_text(text)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 

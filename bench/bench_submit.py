@@ -36,7 +36,9 @@ def start_sandbox(latency_ms: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "artu_sandbox", "--port", str(port), "--latency-ms", str(latency_ms)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(100):
         try:
@@ -96,8 +98,10 @@ def main() -> None:
     settings.ARTU_API_URL = url
     settings.ARTU_API_KEY = "sk_test_bench"
     batches = -(-args.records // settings.ARTU_BATCH_SIZE)
-    template = [ClientRecordFactory.build(created_by=entry, updated_by=entry, status=RecordStatus.APPROVED)
-                for _ in range(args.records)]
+    template = [
+        ClientRecordFactory.build(created_by=entry, updated_by=entry, status=RecordStatus.APPROVED)
+        for _ in range(args.records)
+    ]
     fields = [f.attname for f in ClientRecord._meta.concrete_fields if f.attname not in ("id", "uuid")]
     results = []
     try:
@@ -122,9 +126,12 @@ def main() -> None:
             app_cpu = statistics.median(c[0] for c in cpu)
             sandbox_cpu = statistics.median(c[1] for c in cpu)
             results.append((concurrency, floor, median, median / floor, times, app_cpu, sandbox_cpu))
-            print(f"concurrency {concurrency}: floor {floor:.2f} s, median {median:.2f} s "
-                  f"({', '.join(f'{t:.2f}' for t in times)}), ratio {median / floor:.2f}; "
-                  f"CPU app {app_cpu:.2f} s, sandbox {sandbox_cpu:.2f} s", flush=True)
+            print(
+                f"concurrency {concurrency}: floor {floor:.2f} s, median {median:.2f} s "
+                f"({', '.join(f'{t:.2f}' for t in times)}), ratio {median / floor:.2f}; "
+                f"CPU app {app_cpu:.2f} s, sandbox {sandbox_cpu:.2f} s",
+                flush=True,
+            )
     finally:
         sandbox.terminate()
         sandbox.wait()
@@ -138,8 +145,10 @@ def main() -> None:
             "| concurrency | floor (s) | median (s) | runs (s) | measured ÷ floor | CPU app (s) | CPU sandbox (s) |",
             "|---:|---:|---:|---|---:|---:|---:|",
         ]
-        lines += [f"| {c} | {f:.2f} | {m:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {r:.2f} | {a:.2f} | {b:.2f} |"
-                  for c, f, m, r, ts, a, b in results]
+        lines += [
+            f"| {c} | {f:.2f} | {m:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {r:.2f} | {a:.2f} | {b:.2f} |"
+            for c, f, m, r, ts, a, b in results
+        ]
         with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
 

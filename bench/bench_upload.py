@@ -27,19 +27,106 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(tempfile.gettempdir()) / "onboarding-bench"
-HEADERS = ("Número de cliente", "Tipo de persona", "Nombre(s)", "Apellido paterno", "Apellido materno",
-           "Fecha de nacimiento", "Nacionalidad", "RFC", "CURP", "Actividad vulnerable", "Usuario AVI",
-           "Número de cuenta", "Clave sujeto obligado")
+HEADERS = (
+    "Número de cliente",
+    "Tipo de persona",
+    "Nombre(s)",
+    "Apellido paterno",
+    "Apellido materno",
+    "Fecha de nacimiento",
+    "Nacionalidad",
+    "RFC",
+    "CURP",
+    "Actividad vulnerable",
+    "Usuario AVI",
+    "Número de cuenta",
+    "Clave sujeto obligado",
+)
 
-GIVEN = ["María", "José", "Juan", "Guadalupe", "Fernanda", "Luis", "Ana", "Carlos", "Sofía", "Jorge", "Ximena",
-         "Ángel", "Valeria", "Miguel", "Daniela", "Héctor", "Lucía", "Raúl", "Mónica", "Iván", "Paola", "Óscar",
-         "Regina", "Tomás", "Brenda", "Efraín", "Itzel", "Ramón", "Yolanda", "Saúl"]
-SURNAMES = ["García", "Hernández", "López", "Martínez", "González", "Pérez", "Rodríguez", "Sánchez", "Ramírez",
-            "Cruz", "Flores", "Gómez", "Morales", "Vázquez", "Reyes", "Jiménez", "Torres", "Díaz", "Gutiérrez",
-            "Ruiz", "Mendoza", "Aguilar", "Ortiz", "Moreno", "Castillo", "Romero", "Álvarez", "Méndez", "Chávez",
-            "Rivera", "Juárez", "Domínguez", "Núñez", "Peña", "Ibarra", "Salazar", "Orozco", "Cervantes"]
-COMPANY_WORDS = ["Comercializadora", "Servicios", "Inmobiliaria", "Grupo", "Distribuidora", "Constructora",
-                 "Autos", "Joyería", "Financiera", "Consultores"]
+GIVEN = [
+    "María",
+    "José",
+    "Juan",
+    "Guadalupe",
+    "Fernanda",
+    "Luis",
+    "Ana",
+    "Carlos",
+    "Sofía",
+    "Jorge",
+    "Ximena",
+    "Ángel",
+    "Valeria",
+    "Miguel",
+    "Daniela",
+    "Héctor",
+    "Lucía",
+    "Raúl",
+    "Mónica",
+    "Iván",
+    "Paola",
+    "Óscar",
+    "Regina",
+    "Tomás",
+    "Brenda",
+    "Efraín",
+    "Itzel",
+    "Ramón",
+    "Yolanda",
+    "Saúl",
+]
+SURNAMES = [
+    "García",
+    "Hernández",
+    "López",
+    "Martínez",
+    "González",
+    "Pérez",
+    "Rodríguez",
+    "Sánchez",
+    "Ramírez",
+    "Cruz",
+    "Flores",
+    "Gómez",
+    "Morales",
+    "Vázquez",
+    "Reyes",
+    "Jiménez",
+    "Torres",
+    "Díaz",
+    "Gutiérrez",
+    "Ruiz",
+    "Mendoza",
+    "Aguilar",
+    "Ortiz",
+    "Moreno",
+    "Castillo",
+    "Romero",
+    "Álvarez",
+    "Méndez",
+    "Chávez",
+    "Rivera",
+    "Juárez",
+    "Domínguez",
+    "Núñez",
+    "Peña",
+    "Ibarra",
+    "Salazar",
+    "Orozco",
+    "Cervantes",
+]
+COMPANY_WORDS = [
+    "Comercializadora",
+    "Servicios",
+    "Inmobiliaria",
+    "Grupo",
+    "Distribuidora",
+    "Constructora",
+    "Autos",
+    "Joyería",
+    "Financiera",
+    "Consultores",
+]
 STATES = ["AS", "BC", "DF", "JC", "NL", "PL", "VZ", "YN", "MC", "GT", "CH", "SL", "QT", "OC"]
 NATIONALITIES = ["Mexicana"] * 12 + ["mexicano", "MX", "México", "Estadounidense", "Guatemalteca", "Colombiana"]
 ACTIVIDADES = ["", "", "", "INM", "VEH", "INM, VEH", "MJR", "AVI", "MPC", "TSC", "JYS", "ARI"]
@@ -48,6 +135,7 @@ HOMOCLAVE_2 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 # -- the file ----------------------------------------------------------------------------------------------------
+
 
 def _ascii(word: str) -> str:
     import unicodedata
@@ -69,8 +157,16 @@ def _person_ids(given: str, paterno: str, materno: str, birth: datetime.date, se
     def consonant(word: str) -> str:
         return next((c for c in word[1:] if c not in "AEIOU"), "X")
 
-    curp_base = (stem + date + sex + rng.choice(STATES) + consonant(p) + consonant(m) + consonant(g)
-                 + ("0" if birth.year < 2000 else "A"))
+    curp_base = (
+        stem
+        + date
+        + sex
+        + rng.choice(STATES)
+        + consonant(p)
+        + consonant(m)
+        + consonant(g)
+        + ("0" if birth.year < 2000 else "A")
+    )
     return rfc, curp_base + stdnum_curp.calc_check_digit(curp_base)
 
 
@@ -119,14 +215,26 @@ def generate_csv(rows: int, seed: int = 5) -> Path:
             elif 0.013 <= defect < 0.018:
                 date = f"31/02/{birth.year}"
             elif 0.018 <= defect < 0.019:
-                name = "=HYPERLINK(\"http://x\")"
+                name = '=HYPERLINK("http://x")'
             if rng.random() < 0.3:
                 rfc = f"{rfc[:-9].lower()} {rfc[-9:-3]} {rfc[-3:]}"  # typed by hand
             actividad = rng.choice(ACTIVIDADES)
             cnbv = rng.random() < 0.1
-            row = [f"{i + 1:07d}", kind, name, paterno, materno, date, rng.choice(NATIONALITIES), rfc, curp, actividad,
-                   f"user{i}" if "AVI" in actividad else "", f"{rng.randint(10**9, 10**10 - 1)}" if cnbv else "",
-                   "TRM-0042" if cnbv else ""]
+            row = [
+                f"{i + 1:07d}",
+                kind,
+                name,
+                paterno,
+                materno,
+                date,
+                rng.choice(NATIONALITIES),
+                rfc,
+                curp,
+                actividad,
+                f"user{i}" if "AVI" in actividad else "",
+                f"{rng.randint(10**9, 10**10 - 1)}" if cnbv else "",
+                "TRM-0042" if cnbv else "",
+            ]
             writer.writerow(row)
             if len(earlier) < 1000:
                 earlier.append(row)
@@ -134,6 +242,7 @@ def generate_csv(rows: int, seed: int = 5) -> Path:
 
 
 # -- workers (each in its own process) ---------------------------------------------------------------------------
+
 
 def _django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
@@ -184,6 +293,7 @@ def worker_ours(csv_path: str, database_url: str, media: str) -> dict:
                 return func(*args, **kwargs)
             finally:
                 phases[name] += time.perf_counter() - start
+
         return wrapper
 
     uploads._prepare_rows = timed("prepare", uploads._prepare_rows)
@@ -198,13 +308,23 @@ def worker_ours(csv_path: str, database_url: str, media: str) -> dict:
     done = time.perf_counter()
     assert upload.status == "staged", upload.error_message
     return {
-        "rows": upload.row_count, "seconds": done - start, "receive_s": received - start, "stage_s": done - received,
-        "prepare_s": phases["prepare"], "insert_s": phases["store"] - phases["audit"], "audit_s": phases["audit"],
-        "rows_per_s": upload.row_count / (done - start), "peak_rss_mb": _rss_mb(), "baseline_rss_mb": baseline,
+        "rows": upload.row_count,
+        "seconds": done - start,
+        "receive_s": received - start,
+        "stage_s": done - received,
+        "prepare_s": phases["prepare"],
+        "insert_s": phases["store"] - phases["audit"],
+        "audit_s": phases["audit"],
+        "rows_per_s": upload.row_count / (done - start),
+        "peak_rss_mb": _rss_mb(),
+        "baseline_rss_mb": baseline,
         # The validation workers (imports.parallel) are child processes: their CPU and the largest one's peak RSS.
         "cpu_s": _cpu_s() - cpu_start + _cpu_s(resource.RUSAGE_CHILDREN),
-        "worker_peak_rss_mb": _rss_mb(resource.RUSAGE_CHILDREN), "load_avg": os.getloadavg()[0],
-        "ready": upload.ready_count, "errors": upload.error_count, "warnings": upload.warning_count,
+        "worker_peak_rss_mb": _rss_mb(resource.RUSAGE_CHILDREN),
+        "load_avg": os.getloadavg()[0],
+        "ready": upload.ready_count,
+        "errors": upload.error_count,
+        "warnings": upload.warning_count,
         "duplicates": upload.duplicate_count,
     }
 
@@ -218,8 +338,13 @@ def worker_import_export(csv_path: str, database_url: str, media: str) -> dict:
 
     user = _user()
     baseline = _rss_mb()
-    types = {"física": "individual", "persona física": "individual", "f": "individual", "moral": "company",
-             "persona moral": "company"}
+    types = {
+        "física": "individual",
+        "persona física": "individual",
+        "f": "individual",
+        "moral": "company",
+        "persona moral": "company",
+    }
 
     class TypeWidget(widgets.CharWidget):
         def clean(self, value, row=None, **kwargs):
@@ -252,9 +377,21 @@ def worker_import_export(csv_path: str, database_url: str, media: str) -> dict:
         class Meta:
             model = ClientRecord
             # "id" is listed so the default import_id_fields (["id"]) applies: with no id column, every row is new.
-            fields = ("id", "external_id", "client_type", "name", "last_name", "middle_name", "birth_date",
-                      "nationalities", "rfc", "curp", "avi_username", "cnbv_numero_cuenta",
-                      "cnbv_clave_sujeto_obligado")
+            fields = (
+                "id",
+                "external_id",
+                "client_type",
+                "name",
+                "last_name",
+                "middle_name",
+                "birth_date",
+                "nationalities",
+                "rfc",
+                "curp",
+                "avi_username",
+                "cnbv_numero_cuenta",
+                "cnbv_clave_sujeto_obligado",
+            )
 
         def before_save_instance(self, instance, row, **kwargs):
             instance.created_by = instance.updated_by = user
@@ -265,13 +402,19 @@ def worker_import_export(csv_path: str, database_url: str, media: str) -> dict:
     result = ClientRecordResource().import_data(dataset, dry_run=True)
     done = time.perf_counter()
     return {
-        "rows": len(dataset), "seconds": done - start, "rows_per_s": len(dataset) / (done - start),
-        "peak_rss_mb": _rss_mb(), "baseline_rss_mb": baseline, "row_errors": len(result.row_errors()),
-        "invalid_rows": len(result.invalid_rows), "totals": dict(result.totals),
+        "rows": len(dataset),
+        "seconds": done - start,
+        "rows_per_s": len(dataset) / (done - start),
+        "peak_rss_mb": _rss_mb(),
+        "baseline_rss_mb": baseline,
+        "row_errors": len(result.row_errors()),
+        "invalid_rows": len(result.invalid_rows),
+        "totals": dict(result.totals),
     }
 
 
 # -- orchestration -----------------------------------------------------------------------------------------------
+
 
 def fresh_database(database_url: str | None, label: str) -> str:
     """An empty, migrated database: a new SQLite file, or the PostgreSQL database of the URL dropped and created."""
@@ -293,15 +436,26 @@ def fresh_database(database_url: str | None, label: str) -> str:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = database_url
     env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), "migrate", "-v", "0"], check=True, env=env,
-                   cwd=BASE_DIR)
+    subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), "migrate", "-v", "0"], check=True, env=env, cwd=BASE_DIR
+    )
     return url
 
 
 def run_worker(kind: str, csv_path: Path, database_url: str) -> dict:
     media = tempfile.mkdtemp(prefix="bench-media-")
-    command = [sys.executable, __file__, "--worker", kind, "--csv", str(csv_path), "--database-url", database_url,
-               "--media", media]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        "--csv",
+        str(csv_path),
+        "--database-url",
+        database_url,
+        "--media",
+        media,
+    ]
     output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=BASE_DIR).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -335,8 +489,14 @@ def main() -> None:
     if not args.skip_import_export:
         path = generate_csv(args.compare_rows)
         url = fresh_database(args.database_url, "import-export")
-        results.append({"tool": "django-import-export", "backend": backend, "file_mb": path.stat().st_size / 1e6,
-                        **run_worker("import_export", path, url)})
+        results.append(
+            {
+                "tool": "django-import-export",
+                "backend": backend,
+                "file_mb": path.stat().st_size / 1e6,
+                **run_worker("import_export", path, url),
+            }
+        )
         print(json.dumps(results[-1]), flush=True)
     print()
     print(markdown(results, args.compare_rows))
@@ -355,19 +515,25 @@ def markdown(results: list[dict], compare_rows: int) -> str:
             phases = f"{r['receive_s'] + r['prepare_s']:.1f} | {r['insert_s']:.1f} | {r['audit_s']:.1f}"
             extra = f"{r['worker_peak_rss_mb']:.0f} | {r['cpu_s']:.1f}"
         else:
-            counts = (f"{r['totals'].get('new', 0):,} new / {r['invalid_rows']:,} invalid / {r['row_errors']:,} "
-                      "errors (dry run)")
+            counts = (
+                f"{r['totals'].get('new', 0):,} new / {r['invalid_rows']:,} invalid / {r['row_errors']:,} "
+                "errors (dry run)"
+            )
             phases = "– | – | –"
             extra = "– | –"
-        lines.append(f"| {r['tool']} | {r['backend']} | {r['rows']:,} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} "
-                     f"| {phases} | {r['peak_rss_mb']:.0f} | {extra} | {counts} |")
+        lines.append(
+            f"| {r['tool']} | {r['backend']} | {r['rows']:,} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} "
+            f"| {phases} | {r['peak_rss_mb']:.0f} | {extra} | {counts} |"
+        )
     ours = next((r for r in results if r["tool"] == "ours" and r["rows"] == compare_rows), None)
     theirs = next((r for r in results if r["tool"] != "ours"), None)
     if ours and theirs:
         lines.append("")
-        lines.append(f"Speed ratio at {compare_rows:,} rows: **{theirs['seconds'] / ours['seconds']:.1f}×** "
-                     f"(django-import-export {theirs['seconds']:.0f} s / ours {ours['seconds']:.1f} s); peak RSS "
-                     f"{ours['peak_rss_mb']:.0f} MB vs {theirs['peak_rss_mb']:.0f} MB.")
+        lines.append(
+            f"Speed ratio at {compare_rows:,} rows: **{theirs['seconds'] / ours['seconds']:.1f}×** "
+            f"(django-import-export {theirs['seconds']:.0f} s / ours {ours['seconds']:.1f} s); peak RSS "
+            f"{ours['peak_rss_mb']:.0f} MB vs {theirs['peak_rss_mb']:.0f} MB."
+        )
     return "\n".join(lines)
 
 

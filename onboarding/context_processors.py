@@ -4,9 +4,9 @@ from onboarding.permissions import (
     PERM_ADD_RECORD,
     PERM_STAGE_UPLOAD,
     PERM_SUBMIT,
-    PERM_VIEW_SUBMISSIONS,
     PERM_VIEW_AUDIT,
     PERM_VIEW_RECORDS,
+    PERM_VIEW_SUBMISSIONS,
     PERM_VIEW_UPLOADS,
 )
 

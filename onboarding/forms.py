@@ -16,8 +16,15 @@ from onboarding.validation import (
 )
 
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
-TEXT_FIELDS = ("name", "middle_name", "last_name", "external_id", "avi_username",
-               "cnbv_numero_cuenta", "cnbv_clave_sujeto_obligado")
+TEXT_FIELDS = (
+    "name",
+    "middle_name",
+    "last_name",
+    "external_id",
+    "avi_username",
+    "cnbv_numero_cuenta",
+    "cnbv_clave_sujeto_obligado",
+)
 
 
 class OptionalJSONField(forms.JSONField):
@@ -58,16 +65,27 @@ class ClientRecordForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "mono"}),
     )
     # Wider than the stored value: spaces and dashes typed by the user are removed before the length check.
-    rfc = forms.CharField(label="RFC", required=False, max_length=30,
-                          help_text=_("13 characters for a person, 12 for a company. Spaces and dashes are removed."),
-                          widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "maxlength": 30}))
-    curp = forms.CharField(label="CURP", required=False, max_length=40, help_text=_("18 characters, persons only."),
-                           widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "maxlength": 40}))
+    rfc = forms.CharField(
+        label="RFC",
+        required=False,
+        max_length=30,
+        help_text=_("13 characters for a person, 12 for a company. Spaces and dashes are removed."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "maxlength": 30}),
+    )
+    curp = forms.CharField(
+        label="CURP",
+        required=False,
+        max_length=40,
+        help_text=_("18 characters, persons only."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "maxlength": 40}),
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     groups = (
-        (_("Identity"), ("client_type", "name", "middle_name", "last_name", "birth_date", "nationalities",
-                         "external_id")),
+        (
+            _("Identity"),
+            ("client_type", "name", "middle_name", "last_name", "birth_date", "nationalities", "external_id"),
+        ),
         (_("Mexico: RFC and CURP"), ("rfc", "curp")),
         (_("Actividades vulnerables (LFPIORPI art. 17)"), (*AV_FIELDS.values(), "avi_username")),
         (_("CNBV: money transmitter"), ("cnbv_numero_cuenta", "cnbv_clave_sujeto_obligado")),
@@ -77,9 +95,23 @@ class ClientRecordForm(forms.ModelForm):
     class Meta:
         model = ClientRecord
         fields = (
-            "client_type", "name", "middle_name", "last_name", "birth_date", "nationalities", "external_id",
-            "rfc", "curp", *AV_FIELDS.values(), "avi_username", "cnbv_numero_cuenta",
-            "cnbv_clave_sujeto_obligado", "scopes_override", "scopes", "metadata", "us_scope_data",
+            "client_type",
+            "name",
+            "middle_name",
+            "last_name",
+            "birth_date",
+            "nationalities",
+            "external_id",
+            "rfc",
+            "curp",
+            *AV_FIELDS.values(),
+            "avi_username",
+            "cnbv_numero_cuenta",
+            "cnbv_clave_sujeto_obligado",
+            "scopes_override",
+            "scopes",
+            "metadata",
+            "us_scope_data",
         )
         widgets = {
             "client_type": forms.RadioSelect,

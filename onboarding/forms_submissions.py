@@ -16,21 +16,33 @@ class SubmissionForm(forms.Form):
 
     what = forms.ChoiceField(
         label=_("What to submit"),
-        choices=[(WHAT_ALL, _("Every approved record")), (WHAT_UPLOAD, _("The approved records of one upload")),
-                 (WHAT_SELECTION, _("The records selected in the review queue"))],
-        initial=WHAT_ALL, widget=forms.RadioSelect,
+        choices=[
+            (WHAT_ALL, _("Every approved record")),
+            (WHAT_UPLOAD, _("The approved records of one upload")),
+            (WHAT_SELECTION, _("The records selected in the review queue")),
+        ],
+        initial=WHAT_ALL,
+        widget=forms.RadioSelect,
     )
     upload = forms.TypedChoiceField(label=_("Upload"), required=False, coerce=int, empty_value=None)
     ids = forms.CharField(required=False, widget=forms.HiddenInput)
-    environment = forms.ChoiceField(label=_("Artu environment"), choices=ArtuEnvironment.choices,
-                                    initial=ArtuEnvironment.TEST, widget=forms.RadioSelect)
+    environment = forms.ChoiceField(
+        label=_("Artu environment"),
+        choices=ArtuEnvironment.choices,
+        initial=ArtuEnvironment.TEST,
+        widget=forms.RadioSelect,
+    )
     atomic = forms.BooleanField(
-        label=_("All or nothing per batch"), required=False, initial=True,
+        label=_("All or nothing per batch"),
+        required=False,
+        initial=True,
         help_text=_("When ticked, Artu creates a batch's records only if every one of them is valid."),
     )
     confirmation = forms.CharField(
-        label=format_lazy(_("Type {word} to confirm sending to live"), word=LIVE_CONFIRMATION), required=False,
-        max_length=20, widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono"}),
+        label=format_lazy(_("Type {word} to confirm sending to live"), word=LIVE_CONFIRMATION),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono"}),
     )
     token = forms.CharField(widget=forms.HiddenInput, required=False)
 

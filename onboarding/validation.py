@@ -24,12 +24,24 @@ from onboarding.models.records import AV_FIELDS, ClientType
 
 PERSON_TYPES = (ClientType.INDIVIDUAL,)
 CLIENT_TYPES = frozenset(ClientType.values)
-GENERIC_RFCS = {"XAXX010101000": _("generic RFC for the general public"),
-                "XEXX010101000": _("generic RFC for foreign residents")}
+GENERIC_RFCS = {
+    "XAXX010101000": _("generic RFC for the general public"),
+    "XEXX010101000": _("generic RFC for foreign residents"),
+}
 RFC_LENGTH = {ClientType.INDIVIDUAL: 13, ClientType.COMPANY: 12, ClientType.TRUST: 12}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-TEXT_FIELDS = ("name", "middle_name", "last_name", "external_id", "avi_username", "cnbv_numero_cuenta",
-               "cnbv_clave_sujeto_obligado", "rfc", "curp", "nationalities")
+TEXT_FIELDS = (
+    "name",
+    "middle_name",
+    "last_name",
+    "external_id",
+    "avi_username",
+    "cnbv_numero_cuenta",
+    "cnbv_clave_sujeto_obligado",
+    "rfc",
+    "curp",
+    "nationalities",
+)
 KNOWN_SCOPES = ("MX", "MX:AV", *(f"MX:AV:{code}" for code in AV_FIELDS), "MX:CNBV", "MX:CNBV:TRANSMISOR")
 OLDEST_BIRTH_DATE = datetime.date(1900, 1, 1)
 
@@ -76,8 +88,9 @@ MESSAGES = {
     "curp_date": _("%(field)s %(value)s holds an impossible date."),
     "curp_component": _("%(field)s %(value)s has an invalid sex, state or name part."),
     "curp_checksum": _("%(field)s %(value)s has a wrong check digit."),
-    "curp_birth_date_mismatch": _("The date in %(field)s (%(curp_date)s) differs from the birth date "
-                                  "(%(birth_date)s)."),
+    "curp_birth_date_mismatch": _(
+        "The date in %(field)s (%(curp_date)s) differs from the birth date (%(birth_date)s)."
+    ),
     "rfc_curp_mismatch": _("RFC and CURP start differently (%(rfc_stem)s / %(curp_stem)s); check both."),
     "birth_date_future": _("%(field)s cannot be in the future."),
     "birth_date_old": _("%(field)s is before 1900; check it."),
@@ -87,16 +100,17 @@ MESSAGES = {
     "formula": _("%(field)s starts with “%(prefix)s” and would run as a spreadsheet formula; remove it."),
     "too_long": _("%(field)s is longer than %(max)s characters."),
     "avi_username_without_avi": _("%(field)s is filled in but AVI is not ticked."),
-    "cnbv_incomplete": _("CNBV money transmitter data needs both the account number and the reporting entity "
-                         "key."),
+    "cnbv_incomplete": _("CNBV money transmitter data needs both the account number and the reporting entity key."),
     "scope_unknown": _("%(field)s: %(value)s is not a scope Artu knows."),
     "scopes_empty": _("%(field)s are set by hand but empty."),
     "metadata_not_object": _("%(field)s must be a JSON object of text keys."),
     "metadata_reserved_key": _("%(field)s may not use the key %(value)s; the app sets it."),
     "last_name_missing": _("%(field)s is empty; Mexican persons usually have apellido paterno and materno."),
     "value_invalid": _("%(field)s: %(value)s is not a valid value."),
-    "duplicate": _("%(field)s %(value)s is also on record #%(other)s; keep one and reject the other, or mark this "
-                   "one as not a duplicate."),
+    "duplicate": _(
+        "%(field)s %(value)s is also on record #%(other)s; keep one and reject the other, or mark this "
+        "one as not a duplicate."
+    ),
     "duplicate_in_file": _("%(field)s %(value)s is also in row %(row)s of this file (record #%(other)s)."),
     "actividad_invalid": _("%(value)s is not an actividad vulnerable; use ARI, AVI, INM, JYS, MJR, MPC, TSC or VEH."),
 }
@@ -147,8 +161,10 @@ def problem_message(field_name: str, code: str, params: Mapping[str, Any] | None
 
 def split_problems(problems: Iterable[Problem]) -> tuple[list[Problem], list[Problem]]:
     problems = list(problems)
-    return ([p for p in problems if p.severity == Severity.ERROR],
-            [p for p in problems if p.severity == Severity.WARNING])
+    return (
+        [p for p in problems if p.severity == Severity.ERROR],
+        [p for p in problems if p.severity == Severity.WARNING],
+    )
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:
@@ -156,6 +172,7 @@ def has_errors(problems: Iterable[Problem]) -> bool:
 
 
 # -- normalisers -------------------------------------------------------------------------------------------------
+
 
 def normalize_text(value: Any) -> str:
     """Trim and collapse inner whitespace; None becomes ''."""
@@ -192,6 +209,7 @@ def is_formula(value: Any) -> bool:
 
 # -- scopes ------------------------------------------------------------------------------------------------------
 
+
 def derive_scopes(values: Mapping[str, Any]) -> list[str]:
     """The regulatory scopes implied by the scope data: MX for any Mexican data, then AV and CNBV branches."""
     activities = [code for code, name in AV_FIELDS.items() if values.get(name)]
@@ -208,10 +226,11 @@ def derive_scopes(values: Mapping[str, Any]) -> list[str]:
 
 # -- identifier checks -------------------------------------------------------------------------------------------
 
+
 def _rfc_date(rfc: str, birth: datetime.date | None, today: datetime.date | None = None) -> datetime.date | None:
     """The date encoded in an RFC; the century is taken from the birth date when known."""
     offset = 4 if len(rfc) == 13 else 3
-    yy, mm, dd = int(rfc[offset:offset + 2]), int(rfc[offset + 2:offset + 4]), int(rfc[offset + 4:offset + 6])
+    yy, mm, dd = int(rfc[offset : offset + 2]), int(rfc[offset + 2 : offset + 4]), int(rfc[offset + 4 : offset + 6])
     today = today or datetime.date.today()
     for century in ([birth.year // 100 * 100] if birth else []) + [2000, 1900]:
         try:
@@ -228,8 +247,10 @@ def _rfc_date(rfc: str, birth: datetime.date | None, today: datetime.date | None
 # A-Z, 0-9, & and Ñ) is checked here with python-stdnum's own tables and check digit, once; anything this does
 # not pass, or any python-stdnum without those tables, goes through python-stdnum's `validate`, whose exception
 # names the problem. tests/test_validation.py checks that the two agree.
-_RFC_PLAIN = {13: re.compile(r"[A-Z&Ñ]{4}[0-9]{6}[1-9A-V][1-9A-Z][0-9A]"),
-              12: re.compile(r"[A-Z&Ñ]{3}[0-9]{6}[1-9A-V][1-9A-Z][0-9A]")}
+_RFC_PLAIN = {
+    13: re.compile(r"[A-Z&Ñ]{4}[0-9]{6}[1-9A-V][1-9A-Z][0-9A]"),
+    12: re.compile(r"[A-Z&Ñ]{3}[0-9]{6}[1-9A-V][1-9A-Z][0-9A]"),
+}
 _RFC_WORDS = getattr(stdnum_rfc, "_name_blacklist", None)
 _CURP_PLAIN = re.compile(r"[A-Z]{4}[0-9]{6}[HM][A-Z]{5}[0-9A-Z][0-9]")
 _CURP_WORDS = getattr(stdnum_curp, "_name_blacklist", None)
@@ -245,7 +266,7 @@ def _rfc_plainly_valid(rfc: str) -> bool:
         return False
     at = len(rfc) - 9
     try:
-        datetime.date(2000 + int(rfc[at:at + 2]), int(rfc[at + 2:at + 4]), int(rfc[at + 4:at + 6]))
+        datetime.date(2000 + int(rfc[at : at + 2]), int(rfc[at + 2 : at + 4]), int(rfc[at + 4 : at + 6]))
     except ValueError:
         return False
     return rfc[-1] == stdnum_rfc.calc_check_digit(rfc[:-1])
@@ -254,8 +275,13 @@ def _rfc_plainly_valid(rfc: str) -> bool:
 def _curp_plain_date(as_stdnum: str) -> datetime.date | None:
     """The birth date when python-stdnum's `validate(as_stdnum, validate_check_digits=False)` would accept the
     CURP as it is (sex already mapped to H or M); None when it might not."""
-    if (_CURP_WORDS is None or _CURP_STATES is None or not _CURP_PLAIN.fullmatch(as_stdnum)
-            or as_stdnum[:4] in _CURP_WORDS or as_stdnum[11:13] not in _CURP_STATES):
+    if (
+        _CURP_WORDS is None
+        or _CURP_STATES is None
+        or not _CURP_PLAIN.fullmatch(as_stdnum)
+        or as_stdnum[:4] in _CURP_WORDS
+        or as_stdnum[11:13] not in _CURP_STATES
+    ):
         return None
     year = int(as_stdnum[4:6]) + (1900 if as_stdnum[16].isdigit() else 2000)
     try:
@@ -264,8 +290,9 @@ def _curp_plain_date(as_stdnum: str) -> datetime.date | None:
         return None
 
 
-def check_rfc(rfc: str, client_type: str | None, birth: datetime.date | None,
-              today: datetime.date | None = None) -> list[Problem]:
+def check_rfc(
+    rfc: str, client_type: str | None, birth: datetime.date | None, today: datetime.date | None = None
+) -> list[Problem]:
     """Format, date and check digit with python-stdnum; length by type; date equal to the birth date."""
     problems: list[Problem] = []
     if rfc in GENERIC_RFCS:
@@ -279,8 +306,9 @@ def check_rfc(rfc: str, client_type: str | None, birth: datetime.date | None,
         if not _rfc_plainly_valid(rfc):
             stdnum_rfc.validate(rfc, validate_check_digits=True)
     except InvalidLength:
-        return [Problem("rfc", "rfc_length_type", Severity.ERROR,
-                        {"expected": expected or "12/13", "length": len(rfc)})]
+        return [
+            Problem("rfc", "rfc_length_type", Severity.ERROR, {"expected": expected or "12/13", "length": len(rfc)})
+        ]
     except InvalidChecksum:
         problems.append(Problem("rfc", "rfc_checksum", Severity.ERROR, {"value": rfc}))
     except InvalidFormat:
@@ -297,8 +325,14 @@ def check_rfc(rfc: str, client_type: str | None, birth: datetime.date | None,
     if encoded is None:
         problems.append(Problem("rfc", "rfc_date", Severity.ERROR, {"value": rfc}))
     elif birth and (encoded.month, encoded.day, encoded.year % 100) != (birth.month, birth.day, birth.year % 100):
-        problems.append(Problem("rfc", "rfc_birth_date_mismatch", Severity.ERROR,
-                                {"rfc_date": encoded.isoformat(), "birth_date": birth.isoformat()}))
+        problems.append(
+            Problem(
+                "rfc",
+                "rfc_birth_date_mismatch",
+                Severity.ERROR,
+                {"rfc_date": encoded.isoformat(), "birth_date": birth.isoformat()},
+            )
+        )
     return problems
 
 
@@ -327,12 +361,19 @@ def check_curp(curp: str, birth: datetime.date | None) -> list[Problem]:
     if encoded is None:
         encoded = stdnum_curp.get_birth_date(as_stdnum)
     if birth and encoded != birth:
-        return [Problem("curp", "curp_birth_date_mismatch", Severity.ERROR,
-                        {"curp_date": encoded.isoformat(), "birth_date": birth.isoformat()})]
+        return [
+            Problem(
+                "curp",
+                "curp_birth_date_mismatch",
+                Severity.ERROR,
+                {"curp_date": encoded.isoformat(), "birth_date": birth.isoformat()},
+            )
+        ]
     return []
 
 
 # -- the whole record --------------------------------------------------------------------------------------------
+
 
 def _text_problems(values: Mapping[str, Any]) -> list[Problem]:
     problems = []
@@ -389,10 +430,16 @@ def _identifier_problems(values: Mapping[str, Any], client_type: str | None, tod
         problems += check_rfc(rfc, client_type, birth, today)
     if curp and not is_formula(curp) and client_type in PERSON_TYPES:
         problems += check_curp(curp, birth)
-    if (len(rfc) == 13 and len(curp) == 18 and rfc not in GENERIC_RFCS and not has_errors(problems)
-            and rfc[:10] != curp[:10]):
-        problems.append(Problem("curp", "rfc_curp_mismatch", Severity.WARNING,
-                                {"rfc_stem": rfc[:10], "curp_stem": curp[:10]}))
+    if (
+        len(rfc) == 13
+        and len(curp) == 18
+        and rfc not in GENERIC_RFCS
+        and not has_errors(problems)
+        and rfc[:10] != curp[:10]
+    ):
+        problems.append(
+            Problem("curp", "rfc_curp_mismatch", Severity.WARNING, {"rfc_stem": rfc[:10], "curp_stem": curp[:10]})
+        )
     return problems
 
 
@@ -414,8 +461,11 @@ def _scope_problems(values: Mapping[str, Any]) -> list[Problem]:
         if not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata):
             problems.append(Problem("metadata", "metadata_not_object"))
         elif settings.ARTU_RECORD_METADATA_KEY in metadata:
-            problems.append(Problem("metadata", "metadata_reserved_key", Severity.ERROR,
-                                    {"value": settings.ARTU_RECORD_METADATA_KEY}))
+            problems.append(
+                Problem(
+                    "metadata", "metadata_reserved_key", Severity.ERROR, {"value": settings.ARTU_RECORD_METADATA_KEY}
+                )
+            )
     return problems
 
 

@@ -26,8 +26,9 @@ def _first_inner_consonant(word: str) -> str:
     return next((c for c in word[1:] if c not in VOWELS), "X")
 
 
-def person_identifiers(given: str, paterno: str, materno: str, birth: datetime.date, sex: str = "H",
-                       rng: random.Random | None = None) -> tuple[str, str]:
+def person_identifiers(
+    given: str, paterno: str, materno: str, birth: datetime.date, sex: str = "H", rng: random.Random | None = None
+) -> tuple[str, str]:
     """A valid RFC (13) and CURP (18) with correct check digits for these names and birth date."""
     rng = rng or random.Random()
     stem = (paterno[0] + _first_inner_vowel(paterno) + materno[0] + given[0]).upper()
@@ -36,8 +37,16 @@ def person_identifiers(given: str, paterno: str, materno: str, birth: datetime.d
     rfc_base = stem + date + homoclave
     rfc = rfc_base + stdnum_rfc.calc_check_digit(rfc_base)
     century = "0" if birth.year < 2000 else "A"
-    curp_base = (stem + date + sex + rng.choice(STATES) + _first_inner_consonant(paterno)
-                 + _first_inner_consonant(materno) + _first_inner_consonant(given) + century)
+    curp_base = (
+        stem
+        + date
+        + sex
+        + rng.choice(STATES)
+        + _first_inner_consonant(paterno)
+        + _first_inner_consonant(materno)
+        + _first_inner_consonant(given)
+        + century
+    )
     curp = curp_base + stdnum_curp.calc_check_digit(curp_base)
     return rfc, curp
 
@@ -72,8 +81,9 @@ class ClientRecordFactory(factory.django.DjangoModelFactory):
     client_type = ClientType.INDIVIDUAL
     name = factory.LazyAttribute(lambda o: o.given.title())
     last_name = factory.LazyAttribute(lambda o: f"{o.paterno.title()} {o.materno.title()}")
-    birth_date = factory.Faker("date_between_dates", date_start=datetime.date(1950, 1, 1),
-                               date_end=datetime.date(2004, 12, 31))
+    birth_date = factory.Faker(
+        "date_between_dates", date_start=datetime.date(1950, 1, 1), date_end=datetime.date(2004, 12, 31)
+    )
     nationalities = "MX"
     external_id = factory.Sequence(lambda n: f"CLI-{n:06d}")
     rfc = factory.LazyAttribute(lambda o: person_identifiers(o.given, o.paterno, o.materno, o.birth_date)[0])

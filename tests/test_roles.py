@@ -25,7 +25,11 @@ def test_setup_roles_creates_each_group_with_its_permissions(roles):
 @pytest.mark.parametrize(
     ("fixture", "allowed", "refused"),
     [
-        ("capturista", [PERM_VIEW_RECORDS, PERM_ADD_RECORD], [PERM_REVIEW, PERM_SUBMIT, PERM_SUBMIT_LIVE, PERM_VIEW_AUDIT]),
+        (
+            "capturista",
+            [PERM_VIEW_RECORDS, PERM_ADD_RECORD],
+            [PERM_REVIEW, PERM_SUBMIT, PERM_SUBMIT_LIVE, PERM_VIEW_AUDIT],
+        ),
         ("oficial", [PERM_VIEW_RECORDS, PERM_REVIEW, PERM_SUBMIT], [PERM_SUBMIT_LIVE, PERM_VIEW_AUDIT]),
         ("oficial_live", [PERM_REVIEW, PERM_SUBMIT, PERM_SUBMIT_LIVE], [PERM_VIEW_AUDIT]),
         ("auditor", [PERM_VIEW_RECORDS, PERM_VIEW_AUDIT], [PERM_ADD_RECORD, PERM_REVIEW, PERM_SUBMIT]),

@@ -23,15 +23,28 @@ BIRTH = datetime.date(1985, 7, 23)
 
 def person(**overrides):
     rfc, curp = person_identifiers("MARIA", "GARCIA", "LOPEZ", BIRTH, "M", random.Random(7))
-    values = {"client_type": "individual", "name": "María", "last_name": "García López", "birth_date": BIRTH,
-              "nationalities": "MX", "rfc": rfc, "curp": curp, "scopes": ["MX"]}
+    values = {
+        "client_type": "individual",
+        "name": "María",
+        "last_name": "García López",
+        "birth_date": BIRTH,
+        "nationalities": "MX",
+        "rfc": rfc,
+        "curp": curp,
+        "scopes": ["MX"],
+    }
     return values | overrides
 
 
 def company(**overrides):
     founded = datetime.date(2010, 3, 15)
-    values = {"client_type": "company", "name": "Comercializadora del Bajío SA de CV", "birth_date": founded,
-              "nationalities": "MX", "rfc": company_rfc("Comercializadora", founded, random.Random(3))}
+    values = {
+        "client_type": "company",
+        "name": "Comercializadora del Bajío SA de CV",
+        "birth_date": founded,
+        "nationalities": "MX",
+        "rfc": company_rfc("Comercializadora", founded, random.Random(3)),
+    }
     return values | overrides
 
 
@@ -67,11 +80,14 @@ def test_curp_with_wrong_check_digit_is_an_error():
     assert "curp_checksum" in codes(values, Severity.ERROR)
 
 
-@pytest.mark.parametrize("bad_rfc,code", [
-    ("GARC8507231", "rfc_length_type"),      # 11 characters
-    ("1ARC850723AB1", "rfc_format"),         # a digit where a letter belongs
-    ("GARC851323AB1", "rfc_date"),           # month 13
-])
+@pytest.mark.parametrize(
+    "bad_rfc,code",
+    [
+        ("GARC8507231", "rfc_length_type"),  # 11 characters
+        ("1ARC850723AB1", "rfc_format"),  # a digit where a letter belongs
+        ("GARC851323AB1", "rfc_date"),  # month 13
+    ],
+)
 def test_malformed_rfcs(bad_rfc, code):
     assert code in codes(person(rfc=bad_rfc), Severity.ERROR)
 
@@ -132,7 +148,7 @@ def test_required_fields_depend_on_the_type():
 
 @pytest.mark.parametrize("prefix", ["=", "+", "-", "@"])
 def test_values_that_would_run_as_a_formula_are_flagged(prefix):
-    problems = [p for p in validate_record(person(name=f"{prefix}HYPERLINK(\"x\")")) if p.code == "formula"]
+    problems = [p for p in validate_record(person(name=f'{prefix}HYPERLINK("x")')) if p.code == "formula"]
     assert problems and problems[0].field == "name" and problems[0].severity == Severity.ERROR
 
 

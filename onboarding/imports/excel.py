@@ -34,18 +34,29 @@ def _check_zip(fileobj: IO[bytes]) -> None:
             members = archive.infolist()
             names = {m.filename for m in members}
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise refuse("xlsx_corrupt", _("The Excel file is damaged or is not really an .xlsx file (%(detail)s)."),
-                     detail=str(exc)) from None
+        raise refuse(
+            "xlsx_corrupt", _("The Excel file is damaged or is not really an .xlsx file (%(detail)s)."), detail=str(exc)
+        ) from None
     if "xl/workbook.xml" not in names:
-        raise refuse("xlsx_corrupt", _("The Excel file is damaged or is not really an .xlsx file (%(detail)s)."),
-                     detail=_("no workbook inside"))
+        raise refuse(
+            "xlsx_corrupt",
+            _("The Excel file is damaged or is not really an .xlsx file (%(detail)s)."),
+            detail=_("no workbook inside"),
+        )
     limit = settings.UPLOAD_MAX_BYTES * XLSX_MAX_EXPANSION
     total = sum(m.file_size for m in members)
     worst = max((m.file_size / max(m.compress_size, 1) for m in members if m.file_size > 1024 * 1024), default=0)
     if total > limit or worst > XLSX_MAX_RATIO:
-        raise refuse("xlsx_too_big", _("The Excel file would unpack to %(size)s MB, far more than a workbook of its "
-                                       "size holds (at most %(limit)s MB). It is damaged or a “zip bomb”; it was not "
-                                       "opened."), size=f"{total / 1e6:,.0f}", limit=f"{limit / 1e6:,.0f}")
+        raise refuse(
+            "xlsx_too_big",
+            _(
+                "The Excel file would unpack to %(size)s MB, far more than a workbook of its "
+                "size holds (at most %(limit)s MB). It is damaged or a “zip bomb”; it was not "
+                "opened."
+            ),
+            size=f"{total / 1e6:,.0f}",
+            limit=f"{limit / 1e6:,.0f}",
+        )
 
 
 @contextmanager
@@ -57,8 +68,11 @@ def _workbook(fileobj: IO[bytes]):
     try:
         workbook = load_workbook(fileobj, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file; each means the same to the user
-        raise refuse("xlsx_corrupt", _("The Excel file is damaged or is not really an .xlsx file (%(detail)s)."),
-                     detail=str(exc)[:200] or type(exc).__name__) from None
+        raise refuse(
+            "xlsx_corrupt",
+            _("The Excel file is damaged or is not really an .xlsx file (%(detail)s)."),
+            detail=str(exc)[:200] or type(exc).__name__,
+        ) from None
     try:
         sheets = [ws for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
         if not sheets:
@@ -96,8 +110,7 @@ def excel_text(value: Any, number_format: str | None = None) -> str:
 
 def _xlsx_rows(sheet) -> Iterator[tuple[int, list[str]]]:
     for number, row in enumerate(sheet.iter_rows(min_row=1), start=1):
-        yield number, [excel_text(c.value, c.number_format if isinstance(c.value, (int, float)) else None)
-                       for c in row]
+        yield number, [excel_text(c.value, c.number_format if isinstance(c.value, (int, float)) else None) for c in row]
 
 
 def inspect_xlsx(fileobj: IO[bytes], max_rows: int) -> FileInfo:
@@ -108,7 +121,7 @@ def inspect_xlsx(fileobj: IO[bytes], max_rows: int) -> FileInfo:
         top = [cells for _, (_, cells) in zip(range(HEADER_SEARCH_ROWS), rows, strict=False)]
         index = find_header(top)
         headers = clean_headers(top[index])
-        count = sum(1 for row in top[index + 1:] if not is_blank(row))
+        count = sum(1 for row in top[index + 1 :] if not is_blank(row))
         if declared is not None:
             # The sheet's own dimension gives the count without reading every cell; staging counts exactly.
             count = max(count, declared - index - 1)

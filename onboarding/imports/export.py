@@ -50,7 +50,8 @@ def problem_lines(*, headers: list[str], rows: QuerySet, language: str) -> Itera
     with translation.override(language):
         yield [export_safe(h) for h in (_("Row"), *headers, _("Record"), _("Messages"))]
         for source_row, source_data, problems, pk in rows.values_list(
-                "source_row", "source_data", "problems", "pk").iterator(chunk_size=2000):
+            "source_row", "source_data", "problems", "pk"
+        ).iterator(chunk_size=2000):
             cells = [source_data.get(h) for h in headers] if isinstance(source_data, dict) else []
             yield [str(source_row), *(export_safe(c) for c in cells), str(pk), export_safe(row_messages(problems))]
 

@@ -54,8 +54,12 @@ def _json_items(text: IO[str]) -> Iterator[Any]:
                 return
 
     def error(detail: str) -> ValidationError:
-        return refuse("json_invalid", _("The file is not valid JSON (character %(position)s: %(detail)s)."),
-                      position=consumed + pos + 1, detail=detail)
+        return refuse(
+            "json_invalid",
+            _("The file is not valid JSON (character %(position)s: %(detail)s)."),
+            position=consumed + pos + 1,
+            detail=detail,
+        )
 
     skip_ws()
     if pos >= len(buffer):
@@ -66,8 +70,11 @@ def _json_items(text: IO[str]) -> Iterator[Any]:
         except ValueError:
             raise error(_("it does not start with “[”")) from None
         kinds = {"dict": _("one object"), "str": _("a text"), "int": _("a number"), "float": _("a number")}
-        raise refuse("json_not_array", _("The JSON file must be an array of clients: [ {…}, {…} ]. It holds %(kind)s."),
-                     kind=kinds.get(kind, kind))
+        raise refuse(
+            "json_not_array",
+            _("The JSON file must be an array of clients: [ {…}, {…} ]. It holds %(kind)s."),
+            kind=kinds.get(kind, kind),
+        )
     pos += 1
     first = True
     while True:
@@ -105,8 +112,11 @@ def _json_items(text: IO[str]) -> Iterator[Any]:
 def _json_objects(text: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for index, item in enumerate(_json_items(text), start=1):
         if not isinstance(item, dict):
-            raise refuse("json_item_not_object", _("Item %(index)s of the JSON array is not an object {…}; each item "
-                                                   "must be one client."), index=index)
+            raise refuse(
+                "json_item_not_object",
+                _("Item %(index)s of the JSON array is not an object {…}; each item must be one client."),
+                index=index,
+            )
         yield index, _flatten(item)
 
 
@@ -121,9 +131,15 @@ def inspect_json(fileobj: IO[bytes], head: bytes, encoding: str, max_rows: int) 
                 if count > max_rows:
                     raise row_limit_error(max_rows)
     except UnicodeDecodeError as exc:
-        raise refuse("undecodable", _("The file cannot be read as %(encoding)s (byte %(position)s). Save it as "
-                                      "“CSV UTF-8” and upload it again, or choose its encoding."),
-                     encoding=encoding, position=exc.start) from None
+        raise refuse(
+            "undecodable",
+            _(
+                "The file cannot be read as %(encoding)s (byte %(position)s). Save it as "
+                "“CSV UTF-8” and upload it again, or choose its encoding."
+            ),
+            encoding=encoding,
+            position=exc.start,
+        ) from None
     if count == 0:
         raise refuse("no_rows", _("The file has no data rows under its header."))
     return FileInfo(UploadFormat.JSON, clean_headers(list(headers)), 0, count, encoding=encoding)

@@ -54,8 +54,23 @@ def clean_identifier(value: Any) -> str:
 # -- dates -------------------------------------------------------------------------------------------------------
 
 MONTHS = {
-    "ene": 1, "jan": 1, "feb": 2, "mar": 3, "abr": 4, "apr": 4, "may": 5, "jun": 6, "jul": 7, "ago": 8, "aug": 8,
-    "sep": 9, "set": 9, "oct": 10, "nov": 11, "dic": 12, "dec": 12,
+    "ene": 1,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "abr": 4,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "ago": 8,
+    "aug": 8,
+    "sep": 9,
+    "set": 9,
+    "oct": 10,
+    "nov": 11,
+    "dic": 12,
+    "dec": 12,
 }
 _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?")
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?: .*)?")
@@ -99,8 +114,11 @@ def parse_date(value: Any) -> datetime.date | None:
 
 def _from_serial(number: float) -> datetime.date:
     # 1900-2100 alone is a year someone typed, not Excel's day 1985 (June 1905).
-    if (not float(number).is_integer() or not EXCEL_SERIAL_RANGE[0] <= number <= EXCEL_SERIAL_RANGE[1]
-            or 1900 <= number <= 2100):
+    if (
+        not float(number).is_integer()
+        or not EXCEL_SERIAL_RANGE[0] <= number <= EXCEL_SERIAL_RANGE[1]
+        or 1900 <= number <= 2100
+    ):
         raise CellError("date_invalid", value=str(number))
     return EXCEL_EPOCH + datetime.timedelta(days=int(number))
 
@@ -108,10 +126,34 @@ def _from_serial(number: float) -> datetime.date:
 # -- type, yes/no, actividades -----------------------------------------------------------------------------------
 
 CLIENT_TYPES = {
-    ClientType.INDIVIDUAL: ("fisica", "persona fisica", "pf", "p f", "f", "individual", "individuo", "person",
-                            "natural", "persona natural", "natural person", "individual persona fisica"),
-    ClientType.COMPANY: ("moral", "persona moral", "pm", "p m", "m", "company", "empresa", "sociedad", "corporation",
-                         "legal entity", "legal person", "company persona moral"),
+    ClientType.INDIVIDUAL: (
+        "fisica",
+        "persona fisica",
+        "pf",
+        "p f",
+        "f",
+        "individual",
+        "individuo",
+        "person",
+        "natural",
+        "persona natural",
+        "natural person",
+        "individual persona fisica",
+    ),
+    ClientType.COMPANY: (
+        "moral",
+        "persona moral",
+        "pm",
+        "p m",
+        "m",
+        "company",
+        "empresa",
+        "sociedad",
+        "corporation",
+        "legal entity",
+        "legal person",
+        "company persona moral",
+    ),
     ClientType.TRUST: ("fideicomiso", "trust", "fid", "trust fideicomiso"),
 }
 _TYPE_WORDS = {word: str(kind) for kind, words in CLIENT_TYPES.items() for word in words}
@@ -158,14 +200,34 @@ def parse_bool(value: Any) -> bool:
 
 
 ACTIVIDAD_WORDS = {
-    "arrendamiento": "ARI", "arrendamiento de inmuebles": "ARI",
-    "activos virtuales": "AVI", "activo virtual": "AVI", "criptomonedas": "AVI",
-    "inmuebles": "INM", "inmobiliaria": "INM", "bienes raices": "INM", "real estate": "INM",
-    "juegos": "JYS", "juegos y sorteos": "JYS", "sorteos": "JYS", "apuestas": "JYS",
-    "joyas": "MJR", "metales": "MJR", "metales preciosos": "MJR", "joyeria": "MJR",
-    "prestamos": "MPC", "creditos": "MPC", "mutuos": "MPC", "prestamos y creditos": "MPC",
-    "tarjetas": "TSC", "tarjetas de servicios": "TSC", "tarjetas prepagadas": "TSC",
-    "vehiculos": "VEH", "autos": "VEH", "automoviles": "VEH", "vehicles": "VEH",
+    "arrendamiento": "ARI",
+    "arrendamiento de inmuebles": "ARI",
+    "activos virtuales": "AVI",
+    "activo virtual": "AVI",
+    "criptomonedas": "AVI",
+    "inmuebles": "INM",
+    "inmobiliaria": "INM",
+    "bienes raices": "INM",
+    "real estate": "INM",
+    "juegos": "JYS",
+    "juegos y sorteos": "JYS",
+    "sorteos": "JYS",
+    "apuestas": "JYS",
+    "joyas": "MJR",
+    "metales": "MJR",
+    "metales preciosos": "MJR",
+    "joyeria": "MJR",
+    "prestamos": "MPC",
+    "creditos": "MPC",
+    "mutuos": "MPC",
+    "prestamos y creditos": "MPC",
+    "tarjetas": "TSC",
+    "tarjetas de servicios": "TSC",
+    "tarjetas prepagadas": "TSC",
+    "vehiculos": "VEH",
+    "autos": "VEH",
+    "automoviles": "VEH",
+    "vehicles": "VEH",
 }
 
 
@@ -202,8 +264,22 @@ def parse_actividades(value: Any) -> tuple[list[str], str]:
 
 NATIONALITY_WORDS = {
     "MX": ("mexicana", "mexicano", "mexico", "mex", "mexican", "mexicana mexicano"),
-    "US": ("estadounidense", "norteamericana", "norteamericano", "americana", "americano", "eeuu", "ee uu", "eua",
-           "usa", "estados unidos", "estados unidos de america", "united states", "american", "us american"),
+    "US": (
+        "estadounidense",
+        "norteamericana",
+        "norteamericano",
+        "americana",
+        "americano",
+        "eeuu",
+        "ee uu",
+        "eua",
+        "usa",
+        "estados unidos",
+        "estados unidos de america",
+        "united states",
+        "american",
+        "us american",
+    ),
     "CA": ("canadiense", "canada", "canadian"),
     "GT": ("guatemalteca", "guatemalteco", "guatemala"),
     "SV": ("salvadorena", "salvadoreno", "el salvador"),
@@ -259,8 +335,7 @@ def parse_nationalities(value: Any) -> str:
     """'Mexicana' → 'MX'; 'México y Estados Unidos' → 'MX,US'; 'mx; us' → 'MX,US'."""
     if value in (None, ""):
         return ""
-    parts = [str(v) for v in value] if isinstance(value, (list, tuple)) else re.split(
-        r"[,;/|]| y | and ", str(value))
+    parts = [str(v) for v in value] if isinstance(value, (list, tuple)) else re.split(r"[,;/|]| y | and ", str(value))
     codes: list[str] = []
     for part in parts:
         if part.strip():
@@ -271,6 +346,7 @@ def parse_nationalities(value: Any) -> str:
 
 
 # -- JSON-ish cells ----------------------------------------------------------------------------------------------
+
 
 def parse_scopes(value: Any) -> list[str]:
     if value in (None, ""):

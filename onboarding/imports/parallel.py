@@ -35,8 +35,14 @@ def worker_count(rows: int) -> int:
     return 0 if rows < PARALLEL_MIN_ROWS or cores < 2 else min(cores, MAX_WORKERS)
 
 
-def prepared_chunks(rows: Iterable[tuple[int, list]], headers: list[str], mapping: Mapping[str, str], *,
-                    chunk_rows: int, workers: int = 0) -> Iterator[tuple[int, bytes]]:
+def prepared_chunks(
+    rows: Iterable[tuple[int, list]],
+    headers: list[str],
+    mapping: Mapping[str, str],
+    *,
+    chunk_rows: int,
+    workers: int = 0,
+) -> Iterator[tuple[int, bytes]]:
     """`(rows in the chunk, pickled [(row number, encoded columns), ...])` for each chunk, in file order."""
     from onboarding.imports.pipeline import RowPreparer
 
@@ -51,9 +57,12 @@ def prepared_chunks(rows: Iterable[tuple[int, list]], headers: list[str], mappin
     config = {name: getattr(settings, name) for name in WORKER_SETTINGS}
     # Under override_settings the holder has no module name; the environment still does.
     module = getattr(settings, "SETTINGS_MODULE", None) or os.environ["DJANGO_SETTINGS_MODULE"]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start, initargs=(module, config, headers, dict(mapping)),
-                             ) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start,
+        initargs=(module, config, headers, dict(mapping)),
+    ) as pool:
         pending: deque[tuple[int, Future]] = deque()
         try:
             for chunk in chunks:
@@ -80,11 +89,14 @@ def _pickled(preparer, chunk: list[tuple[int, list]]) -> bytes:
     """The chunk's rows prepared and already in database form: `[(row number, store.encode_row(...)), ...]`."""
     from onboarding.imports.store import encode_row
 
-    return pickle.dumps([(number, encode_row(number, *preparer.prepare(cells))) for number, cells in chunk],
-                        protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(
+        [(number, encode_row(number, *preparer.prepare(cells))) for number, cells in chunk],
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )
 
 
 # -- in the worker processes -------------------------------------------------------------------------------------
+
 
 def _start(settings_module: str, config: dict, headers: list[str], mapping: dict[str, str]) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module

@@ -15,17 +15,39 @@ from onboarding.validation import Problem, Severity, derive_scopes, validate_rec
 
 # Columns of few distinct values: each distinct cell is parsed once per upload.
 _MEMO_LIMIT = 5000
-TEXT_TARGETS = ("name", "middle_name", "external_id", "avi_username", "cnbv_numero_cuenta",
-                "cnbv_clave_sujeto_obligado")
-MAX_LENGTH = {f.name: f.max_length for f in ClientRecord._meta.concrete_fields
-              if f.name in DATA_FIELDS and getattr(f, "max_length", None)}
+TEXT_TARGETS = (
+    "name",
+    "middle_name",
+    "external_id",
+    "avi_username",
+    "cnbv_numero_cuenta",
+    "cnbv_clave_sujeto_obligado",
+)
+MAX_LENGTH = {
+    f.name: f.max_length
+    for f in ClientRecord._meta.concrete_fields
+    if f.name in DATA_FIELDS and getattr(f, "max_length", None)
+}
 # The field a cell problem is reported against, when it is not the column's own target.
 PROBLEM_FIELD = {ACTIVIDADES: "scopes", PATERNO: "last_name", MATERNO: "last_name"}
 DEFAULTS: dict[str, Any] = {
-    "client_type": "", "name": "", "middle_name": "", "last_name": "", "birth_date": None, "nationalities": "",
-    "scopes": [], "scopes_override": False, "external_id": "", "metadata": {}, "rfc": "", "curp": "",
-    **dict.fromkeys(AV_FIELDS.values(), False), "avi_username": "", "cnbv_numero_cuenta": "",
-    "cnbv_clave_sujeto_obligado": "", "us_scope_data": None,
+    "client_type": "",
+    "name": "",
+    "middle_name": "",
+    "last_name": "",
+    "birth_date": None,
+    "nationalities": "",
+    "scopes": [],
+    "scopes_override": False,
+    "external_id": "",
+    "metadata": {},
+    "rfc": "",
+    "curp": "",
+    **dict.fromkeys(AV_FIELDS.values(), False),
+    "avi_username": "",
+    "cnbv_numero_cuenta": "",
+    "cnbv_clave_sujeto_obligado": "",
+    "us_scope_data": None,
 }
 assert set(DEFAULTS) == set(DATA_FIELDS)
 
@@ -135,8 +157,9 @@ class RowPreparer:
         if found:
             # A cell that could not be read is reported once, not again as "required".
             unread = {p.field for p in found}
-            problems = found + [p for p in problems
-                                if not (p.field in unread and p.code in ("required", "required_person"))]
+            problems = found + [
+                p for p in problems if not (p.field in unread and p.code in ("required", "required_person"))
+            ]
         return values, [p.as_dict() for p in problems], source
 
     @staticmethod

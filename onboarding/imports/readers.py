@@ -44,23 +44,35 @@ def detect_format(head: bytes, name: str) -> str:
     if head.startswith(ZIP):
         return UploadFormat.XLSX
     if head.startswith(OLE2):
-        raise refuse("xls_legacy", _("This is an old Excel (.xls) workbook. Open it in Excel, save it as .xlsx or "
-                                     "CSV UTF-8, and upload that file."))
+        raise refuse(
+            "xls_legacy",
+            _(
+                "This is an old Excel (.xls) workbook. Open it in Excel, save it as .xlsx or "
+                "CSV UTF-8, and upload that file."
+            ),
+        )
     for magic, kind in MAGIC:
         # Two-letter signatures ("BM", "MZ") also start ordinary text ("BMW"); binary ones have NULs right after.
         if head.startswith(magic) and (len(magic) > 2 or b"\x00" in head[:64]):
-            raise refuse("binary", _("The file is not a spreadsheet: it looks like a %(kind)s. Upload a CSV, Excel "
-                                     "(.xlsx) or JSON file."), kind=kind)
+            raise refuse(
+                "binary",
+                _("The file is not a spreadsheet: it looks like a %(kind)s. Upload a CSV, Excel (.xlsx) or JSON file."),
+                kind=kind,
+            )
     text_start = head.lstrip(b" \t\r\n").removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")
     if name.lower().endswith(".json") or text_start[:1] in (b"[", b"{"):
         return UploadFormat.JSON
     if name.lower().endswith((".xlsx", ".xlsm")):
-        raise refuse("xlsx_corrupt", _("The Excel file is damaged or is not really an .xlsx file (%(detail)s)."),
-                     detail=_("it is not a zip archive"))
+        raise refuse(
+            "xlsx_corrupt",
+            _("The Excel file is damaged or is not really an .xlsx file (%(detail)s)."),
+            detail=_("it is not a zip archive"),
+        )
     return UploadFormat.CSV
 
 
 # -- entry points ------------------------------------------------------------------------------------------------
+
 
 def inspect_file(fileobj: IO[bytes], *, name: str, encoding: str = "", max_rows: int | None = None) -> FileInfo:
     """Everything the mapping step needs to know about the file; raises ValidationError for a file refused whole."""

@@ -25,8 +25,9 @@ from onboarding.validation import GENERIC_RFCS
 DUPLICATE_FIELDS = ("external_id", "rfc", "curp")
 
 
-def encode_row(source_row: int, values: dict[str, Any], problems: list[dict[str, Any]],
-               source_data: dict[str, Any]) -> tuple:
+def encode_row(
+    source_row: int, values: dict[str, Any], problems: list[dict[str, Any]], source_data: dict[str, Any]
+) -> tuple:
     """A prepared row's columns in database form (`ENCODED` order), the same on SQLite and PostgreSQL: JSON as
     text, dates ISO, the uuid as hex. Pure, so the worker processes that validate can do it (imports.parallel)."""
     data = list(_data(values))
@@ -37,8 +38,15 @@ def encode_row(source_row: int, values: dict[str, Any], problems: list[dict[str,
         if data[i] is not None:
             data[i] = data[i].isoformat()
     errors = sum(1 for p in problems if p["severity"] == "error")
-    return (uuid.uuid4().hex, _dumps(problems) if problems else "[]", errors, len(problems) - errors, source_row,
-            _dumps(source_data), *data)
+    return (
+        uuid.uuid4().hex,
+        _dumps(problems) if problems else "[]",
+        errors,
+        len(problems) - errors,
+        source_row,
+        _dumps(source_data),
+        *data,
+    )
 
 
 # The columns `encode_row` fills, in its order; then the ones staging sets (RecordInserter).
@@ -74,6 +82,7 @@ class StagedRow:
 
 # -- duplicates --------------------------------------------------------------------------------------------------
 
+
 def _comparable(name: str, value: str) -> bool:
     return bool(value) and not (name == "rfc" and value in GENERIC_RFCS)
 
@@ -82,8 +91,10 @@ def mark_duplicates(rows: Sequence[StagedRow], *, upload_id: int) -> None:
     """Link each row whose external id, RFC or CURP another record already has (earlier in this file or staged
     before; rejected records do not count) and add the blocking `duplicate` problem. One query per field."""
     at = {name: _DATA_START + DATA_FIELDS.index(name) for name in DUPLICATE_FIELDS}
-    known = {name: _existing(name, {v for r in rows if _comparable(name, v := r.encoded[at[name]])})
-             for name in DUPLICATE_FIELDS}
+    known = {
+        name: _existing(name, {v for r in rows if _comparable(name, v := r.encoded[at[name]])})
+        for name in DUPLICATE_FIELDS
+    }
     for row in rows:
         for name in DUPLICATE_FIELDS:
             value = row.encoded[at[name]]
@@ -109,8 +120,14 @@ def _existing(name: str, values: set[str]) -> dict[str, tuple[int, int | None, i
     # Plain SQL: the ORM spends longer preparing a 2,000-value IN list than the database takes to answer it.
     quote = connection.ops.quote_name
     sql = "SELECT {0}, {1}, {2}, {3} FROM {4} WHERE {0} IN ({5}) AND {6} <> %s ORDER BY {1} DESC".format(  # noqa: S608
-        quote(name), quote("id"), quote("upload_id"), quote("source_row"), quote(ClientRecord._meta.db_table),
-        ", ".join(["%s"] * len(values)), quote("status"))
+        quote(name),
+        quote("id"),
+        quote("upload_id"),
+        quote("source_row"),
+        quote(ClientRecord._meta.db_table),
+        ", ".join(["%s"] * len(values)),
+        quote("status"),
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, RecordStatus.REJECTED])
         return {value: (pk, upload, row) for value, pk, upload, row in cursor.fetchall()}
@@ -136,6 +153,7 @@ def bulk_write_cache(megabytes: int = 32):
 
 # -- ids and INSERT ----------------------------------------------------------------------------------------------
 
+
 class IdReserver:
     """Hands out ClientRecord ids inside the staging transaction."""
 
@@ -146,8 +164,9 @@ class IdReserver:
     def take(self, count: int) -> list[int]:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                               [self.table, count])
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [self.table, count]
+                )
                 return [r[0] for r in cursor.fetchall()]
         if connection.vendor != "sqlite":
             raise NotImplementedError(connection.vendor)

@@ -74,12 +74,20 @@ def clean_headers(cells: list) -> list[str]:
     counts = Counter(header_key(h) or h.lower() for h in headers)
     doubled = [h for h in headers if counts[header_key(h) or h.lower()] > 1]
     if doubled:
-        raise refuse("duplicate_headers", _("These column names appear more than once: %(names)s. Give each column "
-                                            "its own name and upload the file again."),
-                     names=", ".join(f"“{h}”" for h in dict.fromkeys(doubled)))
+        raise refuse(
+            "duplicate_headers",
+            _(
+                "These column names appear more than once: %(names)s. Give each column "
+                "its own name and upload the file again."
+            ),
+            names=", ".join(f"“{h}”" for h in dict.fromkeys(doubled)),
+        )
     return headers
 
 
 def row_limit_error(limit: int) -> ValidationError:
-    return refuse("too_many_rows", _("The file has more than %(limit)s data rows, the most one upload may have. "
-                                     "Split it into smaller files."), limit=f"{limit:,}")
+    return refuse(
+        "too_many_rows",
+        _("The file has more than %(limit)s data rows, the most one upload may have. Split it into smaller files."),
+        limit=f"{limit:,}",
+    )

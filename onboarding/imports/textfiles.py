@@ -41,8 +41,11 @@ def detect_encoding(head: bytes) -> str:
         if head.startswith(bom):
             return name
     if b"\x00" in head:
-        raise refuse("binary", _("The file is not a spreadsheet: it looks like a %(kind)s. Upload a CSV, Excel "
-                                 "(.xlsx) or JSON file."), kind=_("binary file"))
+        raise refuse(
+            "binary",
+            _("The file is not a spreadsheet: it looks like a %(kind)s. Upload a CSV, Excel (.xlsx) or JSON file."),
+            kind=_("binary file"),
+        )
     sample = _cut_to_char_boundary(head)
     try:
         sample.decode("utf-8")
@@ -56,8 +59,13 @@ def detect_encoding(head: bytes) -> str:
         pass
     best = charset_normalizer.from_bytes(sample, cp_isolation=FALLBACK_ENCODINGS).best()
     if best is None or best.chaos > 0.3:
-        raise refuse("undecodable", _("The file's characters could not be read in any known encoding. Save it as "
-                                      "“CSV UTF-8” and upload it again."))
+        raise refuse(
+            "undecodable",
+            _(
+                "The file's characters could not be read in any known encoding. Save it as "
+                "“CSV UTF-8” and upload it again."
+            ),
+        )
     return codecs.lookup(best.encoding).name
 
 
@@ -75,8 +83,11 @@ def _cut_to_char_boundary(head: bytes) -> bytes:
 
 def _check_text(sample: str) -> None:
     if sample and len(_CONTROL.findall(sample)) > max(2, len(sample) // 100):
-        raise refuse("binary", _("The file is not a spreadsheet: it looks like a %(kind)s. Upload a CSV, Excel "
-                                 "(.xlsx) or JSON file."), kind=_("binary file"))
+        raise refuse(
+            "binary",
+            _("The file is not a spreadsheet: it looks like a %(kind)s. Upload a CSV, Excel (.xlsx) or JSON file."),
+            kind=_("binary file"),
+        )
 
 
 @contextmanager
@@ -90,6 +101,7 @@ def text_stream(fileobj: IO[bytes], encoding: str) -> Iterator[IO[str]]:
 
 
 # -- CSV ---------------------------------------------------------------------------------------------------------
+
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits most sample lines into the same number (≥ 2) of columns."""
@@ -112,8 +124,9 @@ def inspect_csv(fileobj: IO[bytes], head: bytes, encoding: str, max_rows: int) -
         try:
             encoding = codecs.lookup(encoding).name
         except LookupError:
-            raise refuse("encoding_unknown", _("“%(encoding)s” is not an encoding this system knows."),
-                         encoding=encoding) from None
+            raise refuse(
+                "encoding_unknown", _("“%(encoding)s” is not an encoding this system knows."), encoding=encoding
+            ) from None
     else:
         encoding = detect_encoding(head)
     while True:
@@ -124,9 +137,15 @@ def inspect_csv(fileobj: IO[bytes], head: bytes, encoding: str, max_rows: int) -
             if not forced and encoding == "utf-8" and _decodes(fileobj, "cp1252"):
                 encoding = "cp1252"
                 continue
-            raise refuse("undecodable", _("The file cannot be read as %(encoding)s (byte %(position)s). Save it as "
-                                          "“CSV UTF-8” and upload it again, or choose its encoding."),
-                         encoding=encoding, position=exc.start) from None
+            raise refuse(
+                "undecodable",
+                _(
+                    "The file cannot be read as %(encoding)s (byte %(position)s). Save it as "
+                    "“CSV UTF-8” and upload it again, or choose its encoding."
+                ),
+                encoding=encoding,
+                position=exc.start,
+            ) from None
 
 
 def _decodes(fileobj: IO[bytes], encoding: str) -> bool:
@@ -152,15 +171,19 @@ def _scan_csv(fileobj: IO[bytes], encoding: str, max_rows: int) -> FileInfo:
             top = [row for _, row in zip(range(HEADER_SEARCH_ROWS), reader, strict=False)]
             index = find_header(top)
             headers = clean_headers(top[index])
-            count = sum(1 for row in top[index + 1:] if not is_blank(row))
+            count = sum(1 for row in top[index + 1 :] if not is_blank(row))
             for row in reader:
                 if row and not is_blank(row):
                     count += 1
                     if count > max_rows:
                         raise row_limit_error(max_rows)
         except csv.Error as exc:
-            raise refuse("csv_invalid", _("The file cannot be read as CSV near line %(line)s: %(detail)s."),
-                         line=reader.line_num, detail=str(exc)) from None
+            raise refuse(
+                "csv_invalid",
+                _("The file cannot be read as CSV near line %(line)s: %(detail)s."),
+                line=reader.line_num,
+                detail=str(exc),
+            ) from None
     if count > max_rows:
         raise row_limit_error(max_rows)
     return FileInfo(UploadFormat.CSV, headers, index + 1, count, encoding=encoding, delimiter=delimiter)

@@ -77,6 +77,9 @@ class AuditChainHead(models.Model):
     class Meta:
         default_permissions = ()
 
+    def __str__(self) -> str:
+        return f"#{self.last_seq} {self.last_hash[:12]}"
+
 
 class AuditVerification(models.Model):
     """The outcome of each `verify_audit` run, shown to auditors."""
@@ -90,3 +93,6 @@ class AuditVerification(models.Model):
     class Meta:
         ordering = ["-ran_at"]
         default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d %H:%M} {'ok' if self.ok else f'broken at #{self.first_bad_seq}'}"

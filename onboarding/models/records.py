@@ -85,9 +85,7 @@ class ClientRecord(models.Model):
     # changed or reviewed a record are never searched for (only a user's deletion would read them, and PROTECT
     # refuses it anyway once they have records).
     uuid = models.UUIDField(_("local id"), default=uuid.uuid4, unique=True, editable=False)
-    status = models.CharField(
-        _("status"), max_length=16, choices=RecordStatus.choices, default=RecordStatus.IN_REVIEW
-    )
+    status = models.CharField(_("status"), max_length=16, choices=RecordStatus.choices, default=RecordStatus.IN_REVIEW)
 
     # Identity. Mexican persons: `name` holds the given name(s), `middle_name` a second given
     # name when kept apart, and `last_name` "apellido paterno apellido materno" (README, "Names").
@@ -115,7 +113,9 @@ class ClientRecord(models.Model):
     av_veh = models.BooleanField(ActividadVulnerable.VEH.label, default=False)
     avi_username = models.CharField(_("AVI platform username"), max_length=200, blank=True)
     cnbv_numero_cuenta = models.CharField(_("account number (número de cuenta)"), max_length=40, blank=True)
-    cnbv_clave_sujeto_obligado = models.CharField(_("reporting entity key (clave de sujeto obligado)"), max_length=40, blank=True)
+    cnbv_clave_sujeto_obligado = models.CharField(
+        _("reporting entity key (clave de sujeto obligado)"), max_length=40, blank=True
+    )
     # scopeData.US: shape not documented by Artu, kept as given.
     us_scope_data = models.JSONField(_("US scope data"), null=True, blank=True)
 
@@ -132,27 +132,45 @@ class ClientRecord(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("last changed by"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("last changed by"),
         db_index=False,
     )
     updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
 
     # Where the record came from (issue: upload and staging). Null for records typed into the form.
     upload = models.ForeignKey(
-        "onboarding.Upload", null=True, blank=True, on_delete=models.PROTECT, related_name="records", verbose_name=_("upload"),
+        "onboarding.Upload",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="records",
+        verbose_name=_("upload"),
         db_index=False,
     )
     source_row = models.PositiveIntegerField(_("row in file"), null=True, blank=True)
     source_data = models.JSONField(_("original cells"), null=True, blank=True)
     # Another record with the same external id, RFC or CURP; approval is blocked until an officer resolves it.
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("possible duplicate of")
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("possible duplicate of"),
     )
     duplicate_field = models.CharField(_("duplicated field"), max_length=20, blank=True)
 
     # Review outcome.
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("reviewed by"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reviewed by"),
         db_index=False,
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)

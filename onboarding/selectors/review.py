@@ -145,9 +145,27 @@ def review_queue(*, sort: str = DEFAULT_SORT, **filters: Any) -> QuerySet[Client
 # The columns a queue row shows or decides on; the rest (original cells, Artu's answer...) stays in the database.
 # A row that touched another field would cost a query per row: tests/review pins the page's query count.
 QUEUE_FIELDS = (
-    "status", "client_type", "name", "last_name", "birth_date", "rfc", "curp", "external_id", "nationalities",
-    "problems", "error_count", "warning_count", "warnings_acknowledged", "duplicate_of", "duplicate_field",
-    "created_by", "updated_by", "created_at", "upload", "version", "reject_reason",
+    "status",
+    "client_type",
+    "name",
+    "last_name",
+    "birth_date",
+    "rfc",
+    "curp",
+    "external_id",
+    "nationalities",
+    "problems",
+    "error_count",
+    "warning_count",
+    "warnings_acknowledged",
+    "duplicate_of",
+    "duplicate_field",
+    "created_by",
+    "updated_by",
+    "created_at",
+    "upload",
+    "version",
+    "reject_reason",
 )
 
 

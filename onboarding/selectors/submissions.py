@@ -26,12 +26,26 @@ def submission_records(submission: Submission, *, status: str | None = None) -> 
     records = ClientRecord.objects.filter(batch__submission=submission).order_by("pk")
     if status in RecordStatus.values:
         records = records.filter(status=status)
-    return records.only("pk", "uuid", "name", "middle_name", "last_name", "external_id", "status", "artu_id",
-                        "artu_created_at", "artu_messages", "client_type")
+    return records.only(
+        "pk",
+        "uuid",
+        "name",
+        "middle_name",
+        "last_name",
+        "external_id",
+        "status",
+        "artu_id",
+        "artu_created_at",
+        "artu_messages",
+        "client_type",
+    )
 
 
 def uploads_with_approved_records(limit: int = 50) -> list[tuple[Upload, int]]:
     """Recent uploads that have approved records not yet submitted, with that count (one query)."""
-    uploads = (Upload.objects.annotate(ready=Count("records", filter=Q(records__status=RecordStatus.APPROVED)))
-               .filter(ready__gt=0).order_by("-created_at")[:limit])
+    uploads = (
+        Upload.objects.annotate(ready=Count("records", filter=Q(records__status=RecordStatus.APPROVED)))
+        .filter(ready__gt=0)
+        .order_by("-created_at")[:limit]
+    )
     return [(upload, upload.ready) for upload in uploads]

@@ -37,11 +37,12 @@ def _insert_converter(field: models.Field) -> Callable[[Any], Any]:
 def _run(sql: str, params: list[Sequence[Any]]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(params), CHUNK):
-            cursor.executemany(sql, params[start:start + CHUNK])
+            cursor.executemany(sql, params[start : start + CHUNK])
 
 
-def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]], *,
-                same: Mapping[str, Any] | None = None) -> None:
+def rows_insert(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, same: Mapping[str, Any] | None = None
+) -> None:
     """INSERT one row per dict (keys are field attnames; every non-primary-key field must be in the row or in
     `same`, the values every row shares, converted once)."""
     same = same or {}
@@ -70,7 +71,8 @@ def objects_update(model: type[models.Model], objects: Iterable[models.Model], f
     convert = [(f.attname, _converter(f)) for f in fields]
     quote = connection.ops.quote_name
     sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 (quoted model identifiers; values are parameters)
-        quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in fields),
+        quote(model._meta.db_table),
+        ", ".join(f"{quote(f.column)} = %s" for f in fields),
         quote(model._meta.pk.column),
     )
     _run(sql, [[c(getattr(obj, name)) for name, c in convert] + [obj.pk] for obj in objects])

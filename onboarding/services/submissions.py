@@ -122,8 +122,15 @@ def _claim_ids(scope: Scope) -> list[int]:
     return list(candidates.values_list("pk", flat=True))
 
 
-def submission_start(*, actor, environment: str, atomic: bool = True, scope: Scope = Scope(),
-                     confirmation: str = "", enqueue: bool = True) -> Submission:
+def submission_start(
+    *,
+    actor,
+    environment: str,
+    atomic: bool = True,
+    scope: Scope = Scope(),
+    confirmation: str = "",
+    enqueue: bool = True,
+) -> Submission:
     """Claim the chosen approved records, cut them into batches and queue the background task."""
     _check_permission(actor, environment, confirmation)
     size = settings.ARTU_BATCH_SIZE
@@ -134,12 +141,15 @@ def submission_start(*, actor, environment: str, atomic: bool = True, scope: Sco
         if not ids:
             raise SubmissionRefused(_("There are no approved records to submit in what you chose."))
         submission = Submission.objects.create(
-            environment=environment, atomic=atomic, scope=scope.as_dict(), created_by=actor,
+            environment=environment,
+            atomic=atomic,
+            scope=scope.as_dict(),
+            created_by=actor,
             status=SubmissionStatus.QUEUED,
         )
         claimed: list[int] = []
         for index, start in enumerate(range(0, len(ids), size)):
-            chunk = ids[start:start + size]
+            chunk = ids[start : start + size]
             batch = SubmissionBatch.objects.create(submission=submission, index=index)
             # The status is the guard: a record leaves "approved" once, for one batch.
             taken = ClientRecord.objects.filter(pk__in=chunk, status=RecordStatus.APPROVED).update(
@@ -153,11 +163,19 @@ def submission_start(*, actor, environment: str, atomic: bool = True, scope: Sco
         submission.batch_count = submission.batches.count()
         submission.save(update_fields=["record_count", "batch_count"])
         audit_event_write(
-            actor=actor, action=AuditAction.SUBMISSION_STARTED, submission_id=submission.pk,
-            target_type="submission", target_id=str(submission.pk),
-            changes={"environment": environment, "atomic": atomic, "scope": scope.as_dict(),
-                     "records": claimed, "batches": submission.batch_count,
-                     "status": [RecordStatus.APPROVED, RecordStatus.SUBMITTING]},
+            actor=actor,
+            action=AuditAction.SUBMISSION_STARTED,
+            submission_id=submission.pk,
+            target_type="submission",
+            target_id=str(submission.pk),
+            changes={
+                "environment": environment,
+                "atomic": atomic,
+                "scope": scope.as_dict(),
+                "records": claimed,
+                "batches": submission.batch_count,
+                "status": [RecordStatus.APPROVED, RecordStatus.SUBMITTING],
+            },
         )
         if enqueue:
             from onboarding.tasks import submission_run_task
@@ -202,8 +220,10 @@ def _batch_claim(submission_id: int) -> tuple[SubmissionBatch, bool] | None:
     for batch in _claimable(submission_id).order_by("index")[:20]:
         previous = batch.state
         with _writing():
-            taken = _claimable(submission_id).filter(pk=batch.pk, state=previous).update(
-                state=BatchState.SENDING, claimed_at=timezone.now()
+            taken = (
+                _claimable(submission_id)
+                .filter(pk=batch.pk, state=previous)
+                .update(state=BatchState.SENDING, claimed_at=timezone.now())
             )
         if taken:
             batch.refresh_from_db()
@@ -235,8 +255,12 @@ def _record_created_fields(record: ClientRecord, client: dict[str, Any], environ
     record.artu_environment = environment
     record.artu_response = client
     record.artu_messages = []
-    return {"artu_id": str(record.artu_id), "artu_created_at": created, "environment": environment,
-            "status": [RecordStatus.SUBMITTING, RecordStatus.SUBMITTED]}
+    return {
+        "artu_id": str(record.artu_id),
+        "artu_created_at": created,
+        "environment": environment,
+        "status": [RecordStatus.SUBMITTING, RecordStatus.SUBMITTED],
+    }
 
 
 def _issues_as_messages(issues) -> list[dict[str, Any]]:
@@ -247,51 +271,86 @@ OUTCOME_FIELDS = ("status", "artu_id", "artu_created_at", "artu_environment", "a
 REFUSED_FIELDS = ("status", "artu_messages")
 
 
-def _write_outcome(batch: SubmissionBatch, loaded: list[ClientRecord], *, created: dict[int, dict],
-                   failed: dict[int, list],
-                   returned: dict[int, list], state: str, summary: dict[str, Any], response: Any = None,
-                   error: str = "") -> None:
+def _write_outcome(
+    batch: SubmissionBatch,
+    loaded: list[ClientRecord],
+    *,
+    created: dict[int, dict],
+    failed: dict[int, list],
+    returned: dict[int, list],
+    state: str,
+    summary: dict[str, Any],
+    response: Any = None,
+    error: str = "",
+) -> None:
     """One transaction: the records' new state, the batch's, the submission's counters and every audit event."""
     submission = batch.submission
     with _writing():
         # Only records still waiting in this batch change (locked); the loaded objects carry the new values.
-        still_waiting = set(ClientRecord.objects.select_for_update().filter(
-            pk__in=[*created, *failed, *returned], batch=batch, status=RecordStatus.SUBMITTING
-        ).values_list("pk", flat=True))
+        still_waiting = set(
+            ClientRecord.objects.select_for_update()
+            .filter(pk__in=[*created, *failed, *returned], batch=batch, status=RecordStatus.SUBMITTING)
+            .values_list("pk", flat=True)
+        )
         records = {r.pk: r for r in loaded if r.pk in still_waiting}
-        events = [EventSpec(action=AuditAction.BATCH_RESULT, submission_id=submission.pk,
-                            target_type="batch", target_id=str(batch.pk), changes=json_safe(summary))]
+        events = [
+            EventSpec(
+                action=AuditAction.BATCH_RESULT,
+                submission_id=submission.pk,
+                target_type="batch",
+                target_id=str(batch.pk),
+                changes=json_safe(summary),
+            )
+        ]
         for pk, client in created.items():
             if record := records.get(pk):
                 changes = _record_created_fields(record, client, submission.environment)
-                events.append(EventSpec(action=AuditAction.RECORD_SUBMITTED, record_id=pk,
-                                        submission_id=submission.pk, changes=json_safe(changes)))
+                events.append(
+                    EventSpec(
+                        action=AuditAction.RECORD_SUBMITTED,
+                        record_id=pk,
+                        submission_id=submission.pk,
+                        changes=json_safe(changes),
+                    )
+                )
         # Refused: failed, to be corrected. Not created but not refused (atomic sibling, key refused): approved
         # again, claimable, and still listed in this submission's results.
         for outcome, status in ((failed, RecordStatus.FAILED), (returned, RecordStatus.APPROVED)):
             for pk, messages in outcome.items():
                 if record := records.get(pk):
                     record.status, record.artu_messages = status, messages
-                    events.append(EventSpec(action=AuditAction.RECORD_SUBMISSION_FAILED, record_id=pk,
-                                            submission_id=submission.pk,
-                                            changes={"status": [RecordStatus.SUBMITTING, status],
-                                                     "messages": messages}))
+                    events.append(
+                        EventSpec(
+                            action=AuditAction.RECORD_SUBMISSION_FAILED,
+                            record_id=pk,
+                            submission_id=submission.pk,
+                            changes={"status": [RecordStatus.SUBMITTING, status], "messages": messages},
+                        )
+                    )
         # Created records take Artu's answer; the others only their status and messages (nothing else loaded).
         objects_update(ClientRecord, [records[pk] for pk in created if pk in records], OUTCOME_FIELDS)
         objects_update(ClientRecord, [r for pk, r in records.items() if pk not in created], REFUSED_FIELDS)
         n_created = sum(1 for pk in created if pk in records)
         n_failed = sum(1 for pk in failed if pk in records)
         SubmissionBatch.objects.filter(pk=batch.pk).update(
-            state=state, response=json_safe(response), last_error=error[:2000],
-            created_count=F("created_count") + n_created, failed_count=F("failed_count") + n_failed,
-            claimed_at=timezone.now(), updated_at=timezone.now(),
+            state=state,
+            response=json_safe(response),
+            last_error=error[:2000],
+            created_count=F("created_count") + n_created,
+            failed_count=F("failed_count") + n_failed,
+            claimed_at=timezone.now(),
+            updated_at=timezone.now(),
         )
         audit_events_write(actor=None, events=events)
 
 
 def _set_state(batch: SubmissionBatch, state: str, *, error: str = "", delay: float = 0.0, attempts=None) -> None:
-    fields = {"state": state, "last_error": error[:2000], "claimed_at": timezone.now(),
-              "next_attempt_at": timezone.now() + datetime.timedelta(seconds=delay)}
+    fields = {
+        "state": state,
+        "last_error": error[:2000],
+        "claimed_at": timezone.now(),
+        "next_attempt_at": timezone.now() + datetime.timedelta(seconds=delay),
+    }
     if attempts is not None:
         fields["attempts"] = attempts
     with _writing():
@@ -321,13 +380,21 @@ def _reconcile(client: ArtuClient, batch: SubmissionBatch, records: list[ClientR
                 found[record.pk] = client_obj
     finally:
         if found:  # kept even when a later lookup fails
-            _write_outcome(batch, records, created=found, failed={}, returned={}, state=BatchState.SENDING,
-                           summary={"reconciled": len(found), "looked_up": len(records)})
+            _write_outcome(
+                batch,
+                records,
+                created=found,
+                failed={},
+                returned={},
+                state=BatchState.SENDING,
+                summary={"reconciled": len(found), "looked_up": len(records)},
+            )
     return [r for r in records if r.pk not in found]
 
 
-def _apply_result(batch: SubmissionBatch, records: list[ClientRecord], result: BatchResult,
-                  attempt: int) -> list[ClientRecord]:
+def _apply_result(
+    batch: SubmissionBatch, records: list[ClientRecord], result: BatchResult, attempt: int
+) -> list[ClientRecord]:
     """Store created and failed items; return the records whose fate the answer leaves unknown."""
     created, failed, returned, unknown = {}, {}, {}, []
     refused_somewhere = bool(result.failed)
@@ -343,18 +410,34 @@ def _apply_result(batch: SubmissionBatch, records: list[ClientRecord], result: B
         else:
             unknown.append(record)
     state = BatchState.RECONCILING if unknown else BatchState.DONE
-    summary = {"attempt": attempt, "atomic": result.atomic, "created": len(created), "failed": len(failed),
-               "returned": len(returned), "unknown": len(unknown)}
-    _write_outcome(batch, records, created=created, failed=failed, returned=returned, state=state, summary=summary,
-                   response=_summarise_body(result.body))
+    summary = {
+        "attempt": attempt,
+        "atomic": result.atomic,
+        "created": len(created),
+        "failed": len(failed),
+        "returned": len(returned),
+        "unknown": len(unknown),
+    }
+    _write_outcome(
+        batch,
+        records,
+        created=created,
+        failed=failed,
+        returned=returned,
+        state=state,
+        summary=summary,
+        response=_summarise_body(result.body),
+    )
     return unknown
 
 
 def _summarise_body(body: Any) -> Any:
     """Artu's answer without the created client objects (each is kept on its own record)."""
     if isinstance(body, dict):
-        return {k: (f"[{len(v)} objects]" if k in ("data", "succeeded") and isinstance(v, list) else v)
-                for k, v in body.items()}
+        return {
+            k: (f"[{len(v)} objects]" if k in ("data", "succeeded") and isinstance(v, list) else v)
+            for k, v in body.items()
+        }
     return body
 
 
@@ -364,8 +447,9 @@ def _refused(batch: SubmissionBatch, records: list[ClientRecord], exc: ArtuError
     general = []
     for issue in exc.issues:
         if issue.index is not None and 0 <= issue.index < len(records):
-            by_index.setdefault(issue.index, []).append({"message": issue.message, "path": issue.path,
-                                                         "code": issue.code})
+            by_index.setdefault(issue.index, []).append(
+                {"message": issue.message, "path": issue.path, "code": issue.code}
+            )
         else:
             general.append({"message": issue.message, "path": issue.path, "code": issue.code})
     failed, returned = {}, {}
@@ -377,13 +461,30 @@ def _refused(batch: SubmissionBatch, records: list[ClientRecord], exc: ArtuError
         else:
             failed[record.pk] = general or [{"message": exc.message}]
     if isinstance(exc, ArtuAuthError):
-        returned, failed = {pk: [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}]
-                            for pk in [*failed, *returned]}, {}
-    summary = {"attempt": attempt, "status": exc.status, "error": exc.message, "failed": len(failed),
-               "returned": len(returned), "issues": _issues_as_messages(exc.issues)[:50]}
+        returned, failed = (
+            {pk: [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}] for pk in [*failed, *returned]},
+            {},
+        )
+    summary = {
+        "attempt": attempt,
+        "status": exc.status,
+        "error": exc.message,
+        "failed": len(failed),
+        "returned": len(returned),
+        "issues": _issues_as_messages(exc.issues)[:50],
+    }
     state = BatchState.GAVE_UP if isinstance(exc, ArtuAuthError) else BatchState.DONE
-    _write_outcome(batch, records, created={}, failed=failed, returned=returned, state=state, summary=summary,
-                   response=exc.body, error=str(exc))
+    _write_outcome(
+        batch,
+        records,
+        created={},
+        failed=failed,
+        returned=returned,
+        state=state,
+        summary=summary,
+        response=exc.body,
+        error=str(exc),
+    )
 
 
 def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: bool) -> None:
@@ -410,8 +511,9 @@ def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: boo
         _set_state(batch, BatchState.SENDING, attempts=attempts)
         items = [record_to_item(record) for record in records]
         try:
-            result = client.create_clients(items, atomic=batch.submission.atomic,
-                                           environment=batch.submission.environment)
+            result = client.create_clients(
+                items, atomic=batch.submission.atomic, environment=batch.submission.environment
+            )
         except ArtuError as exc:
             if not exc.transient:
                 _refused(batch, records, exc, attempts)
@@ -422,15 +524,22 @@ def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: boo
                     # Artu may hold some of them: they stay "submitting" until a later run reconciles them.
                     _set_state(batch, BatchState.GAVE_UP, error=str(exc))
                 else:
-                    _write_outcome(batch, records, created={}, failed={}, state=BatchState.GAVE_UP, error=str(exc),
-                                   returned={r.pk: [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}]
-                                             for r in records},
-                                   summary={"attempt": attempts, "error": exc.message, "gave_up": True})
+                    _write_outcome(
+                        batch,
+                        records,
+                        created={},
+                        failed={},
+                        state=BatchState.GAVE_UP,
+                        error=str(exc),
+                        returned={r.pk: [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}] for r in records},
+                        summary={"attempt": attempts, "error": exc.message, "gave_up": True},
+                    )
                 return
             retry_after = exc.retry_after if isinstance(exc, ArtuRateLimited) else None
             delay = _backoff(attempts, retry_after)
-            _set_state(batch, BatchState.RECONCILING if maybe_at_artu else BatchState.RETRY_WAIT,
-                       error=str(exc), delay=delay)
+            _set_state(
+                batch, BatchState.RECONCILING if maybe_at_artu else BatchState.RETRY_WAIT, error=str(exc), delay=delay
+            )
             logger.info("batch %s attempt %s: %s; retrying in %.1f s", batch.pk, attempts, type(exc).__name__, delay)
             time.sleep(delay)
             continue
@@ -468,23 +577,35 @@ def submission_refresh(submission_id: int) -> Submission:
     """Recount the submission from its records and batches; finish it when every batch is final."""
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(pk=submission_id)
-        counts = dict(ClientRecord.objects.filter(batch__submission=submission).values_list("status")
-                      .annotate(n=Count("pk")).values_list("status", "n"))
+        counts = dict(
+            ClientRecord.objects.filter(batch__submission=submission)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
+        )
         submission.created_count = counts.get(RecordStatus.SUBMITTED, 0)
         submission.failed_count = counts.get(RecordStatus.FAILED, 0)
         open_batches = submission.batches.exclude(state__in=FINAL_BATCH_STATES).exists()
         waiting = counts.get(RecordStatus.SUBMITTING, 0)
         if not open_batches and submission.status in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING):
             not_created = submission.record_count - submission.created_count
-            submission.status = (SubmissionStatus.FINISHED_WITH_FAILURES if not_created or waiting
-                                 else SubmissionStatus.FINISHED)
+            submission.status = (
+                SubmissionStatus.FINISHED_WITH_FAILURES if not_created or waiting else SubmissionStatus.FINISHED
+            )
             submission.finished_at = timezone.now()
             audit_event_write(
-                actor=None, action=AuditAction.SUBMISSION_FINISHED, submission_id=submission.pk,
-                target_type="submission", target_id=str(submission.pk),
-                changes={"status": submission.status, "created": submission.created_count,
-                         "failed": submission.failed_count, "waiting": waiting,
-                         "returned": not_created - submission.failed_count - waiting},
+                actor=None,
+                action=AuditAction.SUBMISSION_FINISHED,
+                submission_id=submission.pk,
+                target_type="submission",
+                target_id=str(submission.pk),
+                changes={
+                    "status": submission.status,
+                    "created": submission.created_count,
+                    "failed": submission.failed_count,
+                    "waiting": waiting,
+                    "returned": not_created - submission.failed_count - waiting,
+                },
             )
         submission.save(update_fields=["created_count", "failed_count", "status", "finished_at"])
     return submission
@@ -536,18 +657,27 @@ def submission_resume(*, actor, submission_id: int, enqueue: bool = True) -> Sub
         raise PermissionDenied
     with transaction.atomic(durable=True):
         submission = Submission.objects.select_for_update().get(pk=submission_id)
-        reopened = SubmissionBatch.objects.filter(
-            submission=submission, state=BatchState.GAVE_UP, records__status=RecordStatus.SUBMITTING
-        ).distinct().values_list("pk", flat=True)
+        reopened = (
+            SubmissionBatch.objects.filter(
+                submission=submission, state=BatchState.GAVE_UP, records__status=RecordStatus.SUBMITTING
+            )
+            .distinct()
+            .values_list("pk", flat=True)
+        )
         SubmissionBatch.objects.filter(pk__in=list(reopened)).update(
             state=BatchState.RECONCILING, attempts=0, next_attempt_at=timezone.now(), claimed_at=timezone.now()
         )
         submission.status = SubmissionStatus.RUNNING
         submission.finished_at = None
         submission.save(update_fields=["status", "finished_at"])
-        audit_event_write(actor=actor, action=AuditAction.SUBMISSION_STARTED, submission_id=submission.pk,
-                          target_type="submission", target_id=str(submission.pk),
-                          changes={"resumed": True, "batches": len(reopened)})
+        audit_event_write(
+            actor=actor,
+            action=AuditAction.SUBMISSION_STARTED,
+            submission_id=submission.pk,
+            target_type="submission",
+            target_id=str(submission.pk),
+            changes={"resumed": True, "batches": len(reopened)},
+        )
         if enqueue:
             from onboarding.tasks import submission_run_task
 
@@ -558,8 +688,12 @@ def submission_resume(*, actor, submission_id: int, enqueue: bool = True) -> Sub
 def submission_progress(submission: Submission) -> dict[str, Any]:
     """Counts for the progress page: batches done of total, records created/failed/waiting, time left."""
     batches = dict(submission.batches.values_list("state").annotate(n=Count("pk")).values_list("state", "n"))
-    records = dict(ClientRecord.objects.filter(batch__submission=submission).values_list("status")
-                   .annotate(n=Count("pk")).values_list("status", "n"))
+    records = dict(
+        ClientRecord.objects.filter(batch__submission=submission)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
     done = sum(batches.get(s, 0) for s in FINAL_BATCH_STATES)
     total = submission.batch_count or sum(batches.values())
     eta = None
@@ -568,13 +702,21 @@ def submission_progress(submission: Submission) -> dict[str, Any]:
         eta = int(elapsed / done * (total - done))
     created = records.get(RecordStatus.SUBMITTED, submission.created_count if submission.finished_at else 0)
     return {
-        "batches_done": done, "batches_total": total,
+        "batches_done": done,
+        "batches_total": total,
         "percent": int(100 * done / total) if total else 100,
-        "created": created, "failed": records.get(RecordStatus.FAILED, 0),
+        "created": created,
+        "failed": records.get(RecordStatus.FAILED, 0),
         "waiting": records.get(RecordStatus.SUBMITTING, 0),
-        "returned": max(0, submission.record_count - created - records.get(RecordStatus.FAILED, 0)
-                        - records.get(RecordStatus.SUBMITTING, 0)),
-        "eta_seconds": eta, "finished": submission.finished_at is not None,
+        "returned": max(
+            0,
+            submission.record_count
+            - created
+            - records.get(RecordStatus.FAILED, 0)
+            - records.get(RecordStatus.SUBMITTING, 0),
+        ),
+        "eta_seconds": eta,
+        "finished": submission.finished_at is not None,
         "retrying": batches.get(BatchState.RETRY_WAIT, 0) + batches.get(BatchState.RECONCILING, 0),
         "gave_up": batches.get(BatchState.GAVE_UP, 0),
     }
@@ -584,8 +726,11 @@ def submission_results_export(*, actor, submission: Submission) -> list[list[str
     """The results file (local id, external id, Artu id, status, message) as rows; the download is audited."""
     if not actor.has_perm(PERM_VIEW_SUBMISSIONS):
         raise PermissionDenied
-    records = (ClientRecord.objects.filter(batch__submission=submission).order_by("pk")
-               .only("uuid", "external_id", "artu_id", "status", "artu_messages"))
+    records = (
+        ClientRecord.objects.filter(batch__submission=submission)
+        .order_by("pk")
+        .only("uuid", "external_id", "artu_id", "status", "artu_messages")
+    )
     rows = [[str(_("Local id")), str(_("External id")), str(_("Artu id")), str(_("Status")), str(_("Message"))]]
     labels = dict(RecordStatus.choices)
     for record in records:
@@ -593,10 +738,25 @@ def submission_results_export(*, actor, submission: Submission) -> list[list[str
             f"{m.get('path')}: {m.get('message')}" if m.get("path") else str(m.get("message", ""))
             for m in record.artu_messages or []
         )
-        rows.append([csv_safe(v) for v in (record.uuid, record.external_id, record.artu_id or "",
-                                           labels.get(record.status, record.status), message)])
+        rows.append(
+            [
+                csv_safe(v)
+                for v in (
+                    record.uuid,
+                    record.external_id,
+                    record.artu_id or "",
+                    labels.get(record.status, record.status),
+                    message,
+                )
+            ]
+        )
     with transaction.atomic(durable=True):
-        audit_event_write(actor=actor, action=AuditAction.EXPORT, submission_id=submission.pk,
-                          target_type="submission", target_id=str(submission.pk),
-                          changes={"what": "submission_results", "rows": len(rows) - 1, "format": "csv"})
+        audit_event_write(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            submission_id=submission.pk,
+            target_type="submission",
+            target_id=str(submission.pk),
+            changes={"what": "submission_results", "rows": len(rows) - 1, "format": "csv"},
+        )
     return rows

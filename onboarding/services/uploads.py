@@ -43,6 +43,7 @@ ACTIVE = (UploadStatus.QUEUED, UploadStatus.STAGING, UploadStatus.STAGED)
 
 # -- receive -----------------------------------------------------------------------------------------------------
 
+
 def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
     """Store a file and read its shape (format, encoding, delimiter, headers, rows); suggest or apply a mapping.
 
@@ -54,14 +55,18 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
         raise PermissionDenied
     name = (getattr(file, "name", "") or "upload").rsplit("/", 1)[-1][:255]
     if file.size > settings.UPLOAD_MAX_BYTES:
-        raise refuse("too_large", _("The file is %(size)s MB; the most one upload may have is %(limit)s MB. Split "
-                                    "it into smaller files."),
-                     size=f"{file.size / 1e6:,.1f}", limit=f"{settings.UPLOAD_MAX_BYTES / 1e6:,.0f}")
+        raise refuse(
+            "too_large",
+            _("The file is %(size)s MB; the most one upload may have is %(limit)s MB. Split it into smaller files."),
+            size=f"{file.size / 1e6:,.1f}",
+            limit=f"{settings.UPLOAD_MAX_BYTES / 1e6:,.0f}",
+        )
     digest = hashlib.sha256()
     for chunk in file.chunks():
         digest.update(chunk)
-    upload = Upload(original_name=name, size=file.size, sha256=digest.hexdigest(), created_by=actor,
-                    format=_format_hint(name))
+    upload = Upload(
+        original_name=name, size=file.size, sha256=digest.hexdigest(), created_by=actor, format=_format_hint(name)
+    )
     file.seek(0)
     upload.file.save(name, file, save=False)
     try:
@@ -72,20 +77,32 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
         raise
     upload.format, upload.encoding, upload.delimiter = info.format, info.encoding, info.delimiter
     upload.header_row, upload.headers, upload.row_count = info.header_row, info.headers, info.row_count
-    saved = (SavedMapping.objects.filter(headers_signature=headers_signature(info.headers))
-             .order_by("-updated_at").first())
+    saved = (
+        SavedMapping.objects.filter(headers_signature=headers_signature(info.headers)).order_by("-updated_at").first()
+    )
     upload.saved_mapping = saved
     upload.mapping = mapping_from_saved(info.headers, saved.mapping) if saved else mapping_suggest(info.headers)
     upload.status = UploadStatus.MAPPING
     with transaction.atomic(durable=True):
         upload.save()
-        audit_event_write(actor=actor, action=AuditAction.UPLOAD_RECEIVED, **_target(upload), changes={
-            "name": name, "size": upload.size, "sha256": upload.sha256, "format": upload.format,
-            "encoding": upload.encoding, "delimiter": upload.delimiter, "header_row": upload.header_row,
-            "rows": upload.row_count, "headers": upload.headers,
-            "saved_mapping": saved.name if saved else "",
-            "same_file_as": list(upload_same_file(upload=upload).values_list("pk", flat=True)),
-        })
+        audit_event_write(
+            actor=actor,
+            action=AuditAction.UPLOAD_RECEIVED,
+            **_target(upload),
+            changes={
+                "name": name,
+                "size": upload.size,
+                "sha256": upload.sha256,
+                "format": upload.format,
+                "encoding": upload.encoding,
+                "delimiter": upload.delimiter,
+                "header_row": upload.header_row,
+                "rows": upload.row_count,
+                "headers": upload.headers,
+                "saved_mapping": saved.name if saved else "",
+                "same_file_as": list(upload_same_file(upload=upload).values_list("pk", flat=True)),
+            },
+        )
     return upload
 
 
@@ -107,16 +124,32 @@ def _received_refused(upload: Upload, exc: ValidationError) -> None:
     upload.finished_at = timezone.now()
     with transaction.atomic(durable=True):
         upload.save()
-        audit_event_write(actor=upload.created_by, action=AuditAction.UPLOAD_FAILED, **_target(upload), changes={
-            "name": upload.original_name, "size": upload.size, "sha256": upload.sha256, "code": upload.error_code,
-            "message": upload.error_message,
-        })
+        audit_event_write(
+            actor=upload.created_by,
+            action=AuditAction.UPLOAD_FAILED,
+            **_target(upload),
+            changes={
+                "name": upload.original_name,
+                "size": upload.size,
+                "sha256": upload.sha256,
+                "code": upload.error_code,
+                "message": upload.error_message,
+            },
+        )
 
 
 # -- map ---------------------------------------------------------------------------------------------------------
 
-def upload_map_columns(*, actor, upload_id: int, mapping: dict[str, str], save_as: str = "",
-                       allow_same_file: bool = False, background: bool | None = None) -> Upload:
+
+def upload_map_columns(
+    *,
+    actor,
+    upload_id: int,
+    mapping: dict[str, str],
+    save_as: str = "",
+    allow_same_file: bool = False,
+    background: bool | None = None,
+) -> Upload:
     """Confirm the column mapping (optionally saved under `save_as`) and stage the file: at once when it is small
     (or `background=False`), by the background task otherwise. Writes `upload.mapped`. Raises ValidationError
     (`missing_columns`, `mapping_twice`, `same_file` unless `allow_same_file`), InvalidTransition past mapping."""
@@ -126,29 +159,51 @@ def upload_map_columns(*, actor, upload_id: int, mapping: dict[str, str], save_a
     with transaction.atomic(durable=True):
         upload = Upload.objects.select_for_update().get(pk=upload_id)
         if upload.status not in (UploadStatus.RECEIVED, UploadStatus.MAPPING):
-            raise InvalidTransition(_("This upload is %(status)s; its columns can no longer be mapped.")
-                                    % {"status": upload.get_status_display().lower()})
+            raise InvalidTransition(
+                _("This upload is %(status)s; its columns can no longer be mapped.")
+                % {"status": upload.get_status_display().lower()}
+            )
         clean = mapping_check(upload.headers, mapping)
         same = list(upload_same_file(upload=upload).values_list("pk", flat=True))
         if same and not allow_same_file:
-            raise ValidationError(_("This same file was already staged (upload %(uploads)s). Tick “stage it again” "
-                                    "to stage it anyway; its rows will be flagged as duplicates."),
-                                  code="same_file", params={"uploads": ", ".join(f"#{pk}" for pk in same)})
+            raise ValidationError(
+                _(
+                    "This same file was already staged (upload %(uploads)s). Tick “stage it again” "
+                    "to stage it anyway; its rows will be flagged as duplicates."
+                ),
+                code="same_file",
+                params={"uploads": ", ".join(f"#{pk}" for pk in same)},
+            )
         if save_as:
             upload.saved_mapping, _created = SavedMapping.objects.update_or_create(
                 name=save_as,
-                defaults={"headers_signature": headers_signature(upload.headers), "headers": upload.headers,
-                          "mapping": clean},
-                create_defaults={"headers_signature": headers_signature(upload.headers), "headers": upload.headers,
-                                 "mapping": clean, "created_by": actor},
+                defaults={
+                    "headers_signature": headers_signature(upload.headers),
+                    "headers": upload.headers,
+                    "mapping": clean,
+                },
+                create_defaults={
+                    "headers_signature": headers_signature(upload.headers),
+                    "headers": upload.headers,
+                    "mapping": clean,
+                    "created_by": actor,
+                },
             )
         upload.mapping, upload.status, upload.rows_done = clean, UploadStatus.QUEUED, 0
         upload.save(update_fields=["mapping", "saved_mapping", "status", "rows_done"])
         if background is None:
             background = upload.row_count > settings.UPLOAD_SYNC_MAX_ROWS
-        audit_event_write(actor=actor, action=AuditAction.UPLOAD_MAPPED, **_target(upload), changes={
-            "mapping": clean, "saved_as": save_as, "same_file_as": same, "background": background,
-        })
+        audit_event_write(
+            actor=actor,
+            action=AuditAction.UPLOAD_MAPPED,
+            **_target(upload),
+            changes={
+                "mapping": clean,
+                "saved_as": save_as,
+                "same_file_as": same,
+                "background": background,
+            },
+        )
         if background:
             from onboarding.tasks import upload_stage_task
 
@@ -159,6 +214,7 @@ def upload_map_columns(*, actor, upload_id: int, mapping: dict[str, str], save_a
 
 
 # -- stage -------------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class StageCounts:
@@ -185,7 +241,8 @@ def upload_stage(*, upload_id: int) -> Upload:
     (ValidationError) leaves the upload `failed` with its message; an unexpected error does too, and is re-raised.
     """
     claimed = Upload.objects.filter(pk=upload_id, status=UploadStatus.QUEUED).update(
-        status=UploadStatus.STAGING, rows_done=0)
+        status=UploadStatus.STAGING, rows_done=0
+    )
     upload = Upload.objects.select_related("created_by").get(pk=upload_id)
     if not claimed:
         return upload
@@ -198,17 +255,30 @@ def upload_stage(*, upload_id: int) -> Upload:
     except ValidationError as exc:
         _stage_failed(upload, exc)
     except Exception:
-        _stage_failed(upload, ValidationError(_("Staging stopped on an unexpected error; nothing was staged. Try "
-                                                "again, or ask an administrator to look at the log."),
-                                              code="internal"))
+        _stage_failed(
+            upload,
+            ValidationError(
+                _(
+                    "Staging stopped on an unexpected error; nothing was staged. Try "
+                    "again, or ask an administrator to look at the log."
+                ),
+                code="internal",
+            ),
+        )
         raise
     upload.refresh_from_db()
     return upload
 
 
 def _file_info(upload: Upload) -> FileInfo:
-    return FileInfo(upload.format, upload.headers, upload.header_row, upload.row_count, encoding=upload.encoding,
-                    delimiter=upload.delimiter)
+    return FileInfo(
+        upload.format,
+        upload.headers,
+        upload.header_row,
+        upload.row_count,
+        encoding=upload.encoding,
+        delimiter=upload.delimiter,
+    )
 
 
 def _prepare_rows(upload: Upload, spool: IO[bytes]) -> int:
@@ -218,16 +288,22 @@ def _prepare_rows(upload: Upload, spool: IO[bytes]) -> int:
     done, last_report = 0, time.monotonic()
     with upload.file.open("rb") as stored:
         rows = iter_rows(stored, _file_info(upload))
-        chunks = prepared_chunks(rows, upload.headers, upload.mapping, chunk_rows=CHUNK_ROWS,
-                                 workers=worker_count(upload.row_count))
+        chunks = prepared_chunks(
+            rows, upload.headers, upload.mapping, chunk_rows=CHUNK_ROWS, workers=worker_count(upload.row_count)
+        )
         try:
             for count, pickled in chunks:
                 spool.write(pickled)
                 done += count
                 if done > limit:
-                    raise refuse("too_many_rows", _("The file has more than %(limit)s data rows, the most one "
-                                                    "upload may have. Split it into smaller files."),
-                                 limit=f"{limit:,}")
+                    raise refuse(
+                        "too_many_rows",
+                        _(
+                            "The file has more than %(limit)s data rows, the most one "
+                            "upload may have. Split it into smaller files."
+                        ),
+                        limit=f"{limit:,}",
+                    )
                 if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
                     Upload.objects.filter(pk=upload.pk).update(rows_done=done)
                     last_report = time.monotonic()
@@ -266,40 +342,74 @@ def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
     # The events go last: writing them locks the audit chain's head, which every audited action of every user
     # needs, so it is held for the events only, not for the whole insert.
     for start in range(0, len(ids), CHUNK_ROWS):
-        audit_events_write(actor=upload.created_by, events=[
-            EventSpec(action=AuditAction.RECORD_CREATED, record_id=pk, upload_id=upload.pk,
-                      changes={"source": "upload", "row": row})
-            for pk, row in zip(ids[start:start + CHUNK_ROWS], source_rows[start:start + CHUNK_ROWS], strict=True)
-        ])
+        audit_events_write(
+            actor=upload.created_by,
+            events=[
+                EventSpec(
+                    action=AuditAction.RECORD_CREATED,
+                    record_id=pk,
+                    upload_id=upload.pk,
+                    changes={"source": "upload", "row": row},
+                )
+                for pk, row in zip(
+                    ids[start : start + CHUNK_ROWS], source_rows[start : start + CHUNK_ROWS], strict=True
+                )
+            ],
+        )
     return counts
 
 
 def _staged(upload: Upload, counts: StageCounts, rows: int) -> None:
     updated = Upload.objects.filter(pk=upload.pk, status=UploadStatus.STAGING).update(
-        status=UploadStatus.STAGED, row_count=rows, rows_done=rows, ready_count=counts.ready,
-        error_count=counts.errors, warning_count=counts.warnings, duplicate_count=counts.duplicates,
-        finished_at=timezone.now(), error_code="", error_message="",
+        status=UploadStatus.STAGED,
+        row_count=rows,
+        rows_done=rows,
+        ready_count=counts.ready,
+        error_count=counts.errors,
+        warning_count=counts.warnings,
+        duplicate_count=counts.duplicates,
+        finished_at=timezone.now(),
+        error_code="",
+        error_message="",
     )
     if updated != 1:
         raise InvalidTransition(_("The upload changed state while it was being staged."))
-    audit_event_write(actor=upload.created_by, action=AuditAction.UPLOAD_STAGED, **_target(upload), changes={
-        "rows": rows, "ready": counts.ready, "errors": counts.errors, "warnings": counts.warnings,
-        "duplicates": counts.duplicates, "sha256": upload.sha256, "mapping": upload.mapping,
-    })
+    audit_event_write(
+        actor=upload.created_by,
+        action=AuditAction.UPLOAD_STAGED,
+        **_target(upload),
+        changes={
+            "rows": rows,
+            "ready": counts.ready,
+            "errors": counts.errors,
+            "warnings": counts.warnings,
+            "duplicates": counts.duplicates,
+            "sha256": upload.sha256,
+            "mapping": upload.mapping,
+        },
+    )
 
 
 def _stage_failed(upload: Upload, exc: ValidationError) -> None:
     message = _message(exc)
     with transaction.atomic(durable=True):
         Upload.objects.filter(pk=upload.pk).update(
-            status=UploadStatus.FAILED, error_code=exc.code or "", error_message=message, rows_done=0,
+            status=UploadStatus.FAILED,
+            error_code=exc.code or "",
+            error_message=message,
+            rows_done=0,
             finished_at=timezone.now(),
         )
-        audit_event_write(actor=upload.created_by, action=AuditAction.UPLOAD_FAILED, **_target(upload),
-                          changes={"code": exc.code or "", "message": message})
+        audit_event_write(
+            actor=upload.created_by,
+            action=AuditAction.UPLOAD_FAILED,
+            **_target(upload),
+            changes={"code": exc.code or "", "message": message},
+        )
 
 
 # -- problem rows ------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class ProblemExport:
@@ -325,9 +435,16 @@ def upload_problems_export(*, actor, upload_id: int, file_format: str) -> Proble
     rows = upload_problem_records(upload_id=upload.pk)
     with transaction.atomic(durable=True):
         count = rows.count()
-        audit_event_write(actor=actor, action=AuditAction.EXPORT, **_target(upload), changes={
-            "what": "upload_problem_rows", "format": file_format, "rows": count,
-        })
+        audit_event_write(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            **_target(upload),
+            changes={
+                "what": "upload_problem_rows",
+                "format": file_format,
+                "rows": count,
+            },
+        )
     language = translation.get_language()
     lines = problem_lines(headers=upload.headers, rows=rows, language=language)
     chunks = csv_chunks(lines) if file_format == "csv" else xlsx_chunks(lines)
@@ -336,6 +453,7 @@ def upload_problems_export(*, actor, upload_id: int, file_format: str) -> Proble
 
 
 # -- reads -------------------------------------------------------------------------------------------------------
+
 
 def upload_list() -> QuerySet[Upload]:
     """Uploads newest first, with who uploaded them."""
@@ -352,8 +470,11 @@ def upload_same_file(*, upload: Upload) -> QuerySet[Upload]:
 
 
 def upload_problem_records(*, upload_id: int) -> QuerySet[ClientRecord]:
-    return (ClientRecord.objects.filter(upload_id=upload_id)
-            .filter(Q(error_count__gt=0) | Q(warning_count__gt=0)).order_by("source_row", "pk"))
+    return (
+        ClientRecord.objects.filter(upload_id=upload_id)
+        .filter(Q(error_count__gt=0) | Q(warning_count__gt=0))
+        .order_by("source_row", "pk")
+    )
 
 
 def upload_columns(*, upload: Upload, samples: int = 3) -> list[dict[str, Any]]:
@@ -363,6 +484,5 @@ def upload_columns(*, upload: Upload, samples: int = 3) -> list[dict[str, Any]]:
     columns = []
     for index, header in enumerate(upload.headers):
         values = [cell_text(r[index]) for r in rows if index < len(r) and r[index] not in (None, "")]
-        columns.append({"index": index, "header": header, "target": upload.mapping.get(header, ""),
-                        "samples": values})
+        columns.append({"index": index, "header": header, "target": upload.mapping.get(header, ""), "samples": values})
     return columns

@@ -60,14 +60,17 @@ def submission_new(request: HttpRequest) -> HttpResponse:
         chosen["what"] = "selection"
     if request.GET.get("upload"):
         chosen.update(what="upload", upload=request.GET["upload"])
-    form = SubmissionForm(request.POST if request.method == "POST" else None, initial=chosen,
-                          user=request.user, uploads=uploads)
+    form = SubmissionForm(
+        request.POST if request.method == "POST" else None, initial=chosen, user=request.user, uploads=uploads
+    )
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data.get("token")
         try:
             submission = submission_by_token(token) or submission_start(
-                actor=request.user, environment=form.cleaned_data["environment"],
-                atomic=form.cleaned_data["atomic"], scope=form.scope(),
+                actor=request.user,
+                environment=form.cleaned_data["environment"],
+                atomic=form.cleaned_data["atomic"],
+                scope=form.scope(),
                 confirmation=form.cleaned_data.get("confirmation", ""),
             )
         except SubmissionRefused as exc:
@@ -75,11 +78,16 @@ def submission_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
         if not form.errors:
             records, batches = submission.record_count, submission.batch_count
-            messages.success(request, " ".join((
-                ngettext("Submission started: %(n)s record", "Submission started: %(n)s records", records)
-                % {"n": records},
-                ngettext("in %(n)s batch.", "in %(n)s batches.", batches) % {"n": batches},
-            )))
+            messages.success(
+                request,
+                " ".join(
+                    (
+                        ngettext("Submission started: %(n)s record", "Submission started: %(n)s records", records)
+                        % {"n": records},
+                        ngettext("in %(n)s batch.", "in %(n)s batches.", batches) % {"n": batches},
+                    )
+                ),
+            )
             return redirect("submissions:detail", pk=submission.pk)
     preview_form = form if form.is_bound else SubmissionForm(chosen, user=request.user, uploads=uploads)
     preview = submission_preview(preview_form.scope()) if preview_form.is_valid() else None
@@ -100,11 +108,16 @@ def _detail_context(submission: Submission, request: HttpRequest) -> dict:
     status = request.GET.get("status") or None
     page = Paginator(submission_records(submission, status=status), PAGE_SIZE).get_page(request.GET.get("page"))
     return {
-        "submission": submission, "progress": submission_progress(submission),
-        "batches": submission_batches(submission), "page": page, "status": status,
-        "statuses": [(s, label) for s, label in RecordStatus.choices
-                     if s in (RecordStatus.SUBMITTED, RecordStatus.FAILED, RecordStatus.SUBMITTING,
-                              RecordStatus.APPROVED)],
+        "submission": submission,
+        "progress": submission_progress(submission),
+        "batches": submission_batches(submission),
+        "page": page,
+        "status": status,
+        "statuses": [
+            (s, label)
+            for s, label in RecordStatus.choices
+            if s in (RecordStatus.SUBMITTED, RecordStatus.FAILED, RecordStatus.SUBMITTING, RecordStatus.APPROVED)
+        ],
         "can_resume": request.user.has_perm(PERM_SUBMIT),
     }
 

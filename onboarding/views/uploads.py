@@ -48,16 +48,23 @@ class HtmxHttpRequest(HttpRequest):
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("File"), allow_empty_file=True,
-                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.json"}))
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        allow_empty_file=True,
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.json"}),
+    )
     encoding = forms.ChoiceField(label=gettext_lazy("Text encoding (CSV)"), choices=ENCODINGS, required=False)
 
 
 class MappingForm(forms.Form):
     """One select per column of the file, preselected with the suggested or saved target."""
 
-    save_as = forms.CharField(label=gettext_lazy("Save this mapping as"), required=False, max_length=100,
-                              help_text=gettext_lazy("A later file with the same columns gets it automatically."))
+    save_as = forms.CharField(
+        label=gettext_lazy("Save this mapping as"),
+        required=False,
+        max_length=100,
+        help_text=gettext_lazy("A later file with the same columns gets it automatically."),
+    )
     allow_same_file = forms.BooleanField(label=gettext_lazy("Stage it again anyway"), required=False)
 
     def __init__(self, *args, columns: list[dict], **kwargs):
@@ -66,7 +73,8 @@ class MappingForm(forms.Form):
         choices = target_choices()
         for column in columns:
             self.fields[f"col_{column['index']}"] = forms.ChoiceField(
-                label=column["header"], choices=choices, required=False, initial=column["target"])
+                label=column["header"], choices=choices, required=False, initial=column["target"]
+            )
             column["field_name"] = f"col_{column['index']}"
 
     def mapping(self) -> dict[str, str]:
@@ -81,13 +89,19 @@ DELIMITER_LABELS = {",": gettext_lazy("comma"), ";": gettext_lazy("semicolon"), 
 
 def _facts(upload: Upload) -> dict:
     """What every upload page shows about the file."""
-    return {"upload": upload, "UploadStatus": UploadStatus,
-            "delimiter_label": DELIMITER_LABELS.get(upload.delimiter, upload.delimiter)}
+    return {
+        "upload": upload,
+        "UploadStatus": UploadStatus,
+        "delimiter_label": DELIMITER_LABELS.get(upload.delimiter, upload.delimiter),
+    }
 
 
 def _limits() -> dict:
-    return {"max_mb": f"{settings.UPLOAD_MAX_BYTES / 1e6:,.0f}", "max_rows": f"{settings.UPLOAD_MAX_ROWS:,}",
-            "sync_rows": f"{settings.UPLOAD_SYNC_MAX_ROWS:,}"}
+    return {
+        "max_mb": f"{settings.UPLOAD_MAX_BYTES / 1e6:,.0f}",
+        "max_rows": f"{settings.UPLOAD_MAX_ROWS:,}",
+        "sync_rows": f"{settings.UPLOAD_SYNC_MAX_ROWS:,}",
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -99,8 +113,9 @@ def upload_index(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         if form.is_valid():
             try:
-                upload = upload_receive(actor=request.user, file=form.cleaned_data["file"],
-                                        encoding=form.cleaned_data["encoding"])
+                upload = upload_receive(
+                    actor=request.user, file=form.cleaned_data["file"], encoding=form.cleaned_data["encoding"]
+                )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -119,9 +134,13 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     form = MappingForm(request.POST or None, columns=upload_columns(upload=upload))
     if request.method == "POST" and form.is_valid():
         try:
-            upload = upload_map_columns(actor=request.user, upload_id=pk, mapping=form.mapping(),
-                                        save_as=form.cleaned_data["save_as"],
-                                        allow_same_file=form.cleaned_data["allow_same_file"])
+            upload = upload_map_columns(
+                actor=request.user,
+                upload_id=pk,
+                mapping=form.mapping(),
+                save_as=form.cleaned_data["save_as"],
+                allow_same_file=form.cleaned_data["allow_same_file"],
+            )
         except (ValidationError, DomainError) as exc:
             form.add_error(None, exc.message if isinstance(exc, DomainError) else exc)
         else:
@@ -129,8 +148,13 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("File staged: %(n)s records sent to review.") % {"n": upload.row_count})
             return redirect("uploads:detail", pk=pk)
     same_file = upload_same_file(upload=upload).select_related("created_by")
-    context = {**_facts(upload), "form": form, "same_file": same_file, "missing": _mapping_gaps(upload),
-               "limits": _limits()}
+    context = {
+        **_facts(upload),
+        "form": form,
+        "same_file": same_file,
+        "missing": _mapping_gaps(upload),
+        "limits": _limits(),
+    }
     return render(request, "uploads/mapping.html", context, status=422 if form.errors else 200)
 
 
@@ -192,7 +216,10 @@ def _queue_links(upload: Upload) -> dict[str, str]:
         url = f"{reverse('records:list')}?{urlencode({'upload': upload.pk})}"
         return dict.fromkeys(("all", "ready", "errors", "warnings", "duplicates"), url)
     filters = {
-        "all": {}, "ready": {"has_errors": "no"}, "errors": {"has_errors": "yes"}, "warnings": {"warnings": "with"},
+        "all": {},
+        "ready": {"has_errors": "no"},
+        "errors": {"has_errors": "yes"},
+        "warnings": {"warnings": "with"},
         "duplicates": {"duplicate": "yes"},
     }
     return {key: f"{base}?{urlencode({'upload': upload.pk, **extra})}" for key, extra in filters.items()}
@@ -200,9 +227,13 @@ def _queue_links(upload: Upload) -> dict[str, str]:
 
 def _detail_context(upload: Upload) -> dict:
     percent = int(100 * upload.rows_done / upload.row_count) if upload.row_count else 0
-    return {**_facts(upload), "running": upload.status in RUNNING, "percent": min(percent, 100),
-            "saving": upload.status == UploadStatus.STAGING and upload.rows_done >= upload.row_count > 0,
-            "links": _queue_links(upload) if upload.status == UploadStatus.STAGED else {}}
+    return {
+        **_facts(upload),
+        "running": upload.status in RUNNING,
+        "percent": min(percent, 100),
+        "saving": upload.status == UploadStatus.STAGING and upload.rows_done >= upload.row_count > 0,
+        "links": _queue_links(upload) if upload.status == UploadStatus.STAGED else {},
+    }
 
 
 # Mounted at /uploads/ by onboarding/urls.py, namespace "uploads".

@@ -10,8 +10,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import company_rfc, person_identifiers
 
-SPANISH_HEADERS = ("Número de cliente", "Tipo de persona", "Nombre(s)", "Apellido paterno", "Apellido materno",
-                   "Fecha de nacimiento", "Nacionalidad", "RFC", "CURP", "Actividad vulnerable")
+SPANISH_HEADERS = (
+    "Número de cliente",
+    "Tipo de persona",
+    "Nombre(s)",
+    "Apellido paterno",
+    "Apellido materno",
+    "Fecha de nacimiento",
+    "Nacionalidad",
+    "RFC",
+    "CURP",
+    "Actividad vulnerable",
+)
 PEOPLE = [
     # given (as written), paterno, materno, ASCII forms for the identifiers
     ("María José", "Peña", "Núñez", "MARIA", "PENA", "NUNEZ"),
@@ -46,16 +56,31 @@ def person(i: int, rng: random.Random | None = None, **overrides) -> dict[str, s
 
 def company(i: int, **overrides) -> dict[str, str]:
     founded = datetime.date(2001, 5, 17)
-    row = {"Número de cliente": f"E-{i:05d}", "Tipo de persona": "Moral", "Nombre(s)": f"Comercializadora {i} SA de CV",
-           "Apellido paterno": "", "Apellido materno": "", "Fecha de nacimiento": founded.strftime("%d/%m/%Y"),
-           "Nacionalidad": "MX", "RFC": company_rfc("COM", founded, rng=random.Random(i)), "CURP": "",
-           "Actividad vulnerable": "MPC"}
+    row = {
+        "Número de cliente": f"E-{i:05d}",
+        "Tipo de persona": "Moral",
+        "Nombre(s)": f"Comercializadora {i} SA de CV",
+        "Apellido paterno": "",
+        "Apellido materno": "",
+        "Fecha de nacimiento": founded.strftime("%d/%m/%Y"),
+        "Nacionalidad": "MX",
+        "RFC": company_rfc("COM", founded, rng=random.Random(i)),
+        "CURP": "",
+        "Actividad vulnerable": "MPC",
+    }
     row.update(overrides)
     return row
 
 
-def csv_bytes(rows: list[dict], *, encoding: str = "utf-8", delimiter: str = ",", title_rows: tuple[str, ...] = (),
-              trailing_blank: int = 0, headers: tuple[str, ...] | None = None) -> bytes:
+def csv_bytes(
+    rows: list[dict],
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    title_rows: tuple[str, ...] = (),
+    trailing_blank: int = 0,
+    headers: tuple[str, ...] | None = None,
+) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     for title in title_rows:
@@ -95,8 +120,13 @@ def artu_item(i: int, **overrides) -> dict:
         "nationalities": "MX",
         "externalId": row["Número de cliente"],
         "metadata": {"branch": "Norte"},
-        "scopeData": {"MX": {"rfc": row["RFC"].replace(" ", "").upper(), "curp": row["CURP"],
-                             "actividadVulnerable": {"AVI": {"username": f"user{i}"}, "INM": {}}}},
+        "scopeData": {
+            "MX": {
+                "rfc": row["RFC"].replace(" ", "").upper(),
+                "curp": row["CURP"],
+                "actividadVulnerable": {"AVI": {"username": f"user{i}"}, "INM": {}},
+            }
+        },
     }
     item.update(overrides)
     return item

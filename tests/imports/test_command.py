@@ -26,8 +26,14 @@ def test_a_file_is_staged_and_reported_row_by_row(tmp_path, capturista):
     assert "rows: 3  ready: 1  errors: 2  warnings: 0  duplicates: 1" in output
     lines = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
     assert [line["row"] for line in lines] == [2, 3, 4]
-    assert lines[0] == {"row": 2, "external_id": "C-00000", "record": lines[0]["record"], "status": "ready",
-                        "duplicate_of": None, "problems": []}
+    assert lines[0] == {
+        "row": 2,
+        "external_id": "C-00000",
+        "record": lines[0]["record"],
+        "status": "ready",
+        "duplicate_of": None,
+        "problems": [],
+    }
     assert lines[1]["status"] == "error" and any(p["field"] == "rfc" for p in lines[1]["problems"])
     assert lines[2]["duplicate_of"] == lines[0]["record"]
     assert {"field": "external_id", "code": "duplicate", "severity": "error"} in lines[2]["problems"]
@@ -44,8 +50,12 @@ def test_a_large_file_is_staged_in_the_command_not_queued(tmp_path, capturista, 
 
 def test_a_saved_mapping_and_an_encoding_can_be_named(tmp_path, capturista):
     rows = [{"Cliente": "Ana", "Identificador": person(0)["RFC"], "Ext": "A-1"}]
-    SavedMapping.objects.create(name="socios", headers_signature="x", created_by=capturista,
-                                mapping={"Cliente": "name", "Identificador": "rfc", "Ext": "external_id"})
+    SavedMapping.objects.create(
+        name="socios",
+        headers_signature="x",
+        created_by=capturista,
+        mapping={"Cliente": "name", "Identificador": "rfc", "Ext": "external_id"},
+    )
     path = tmp_path / "socios.csv"
     path.write_bytes(csv_bytes(rows, encoding="cp1252"))
     run(str(path), "--user", "capturista", "--mapping", "socios", "--encoding", "cp1252")
@@ -54,10 +64,13 @@ def test_a_saved_mapping_and_an_encoding_can_be_named(tmp_path, capturista):
     assert Upload.objects.get().encoding == "cp1252"
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"", "refused:"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(100), "refused:"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "refused:"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(100), "refused:"),
+    ],
+)
 def test_a_refused_file_is_a_command_error(tmp_path, capturista, data, message):
     path = tmp_path / "malo.csv"
     path.write_bytes(data)

@@ -16,73 +16,79 @@ from onboarding.imports.mapping import (
 )
 
 
-@pytest.mark.parametrize(("header", "target"), [
-    ("Nombre(s)", "name"),
-    ("NOMBRE", "name"),
-    ("Razón social", "name"),
-    ("Nombre del cliente", "name"),
-    ("Segundo nombre", "middle_name"),
-    ("Apellido paterno", PATERNO),
-    ("APELLIDO  PATERNO", PATERNO),
-    ("Ap. Paterno", PATERNO),
-    ("Apellido materno", MATERNO),
-    ("Segundo apellido", MATERNO),
-    ("Apellidos", "last_name"),
-    ("Fecha de nacimiento", "birth_date"),
-    ("Fecha de Nacimiento (DD/MM/AAAA)", "birth_date"),
-    ("Fecha de constitución", "birth_date"),
-    ("Tipo de persona", "client_type"),
-    ("Nacionalidad", "nationalities"),
-    ("RFC", "rfc"),
-    ("R.F.C.", "rfc"),
-    ("RFC del cliente", "rfc"),
-    ("CURP*", "curp"),
-    ("ID externo", "external_id"),
-    ("Número de cliente", "external_id"),
-    ("No. Cliente", "external_id"),
-    ("Núm. cliente", "external_id"),
-    ("Actividad vulnerable", ACTIVIDADES),
-    ("Actividades vulnerables", ACTIVIDADES),
-    ("Usuario AVI", "avi_username"),
-    ("Número de cuenta", "cnbv_numero_cuenta"),
-    ("Clave sujeto obligado", "cnbv_clave_sujeto_obligado"),
-    ("Clave de sujeto obligado", "cnbv_clave_sujeto_obligado"),
-    ("INM", "av_inm"),
-    ("AV VEH", "av_veh"),
-])
+@pytest.mark.parametrize(
+    ("header", "target"),
+    [
+        ("Nombre(s)", "name"),
+        ("NOMBRE", "name"),
+        ("Razón social", "name"),
+        ("Nombre del cliente", "name"),
+        ("Segundo nombre", "middle_name"),
+        ("Apellido paterno", PATERNO),
+        ("APELLIDO  PATERNO", PATERNO),
+        ("Ap. Paterno", PATERNO),
+        ("Apellido materno", MATERNO),
+        ("Segundo apellido", MATERNO),
+        ("Apellidos", "last_name"),
+        ("Fecha de nacimiento", "birth_date"),
+        ("Fecha de Nacimiento (DD/MM/AAAA)", "birth_date"),
+        ("Fecha de constitución", "birth_date"),
+        ("Tipo de persona", "client_type"),
+        ("Nacionalidad", "nationalities"),
+        ("RFC", "rfc"),
+        ("R.F.C.", "rfc"),
+        ("RFC del cliente", "rfc"),
+        ("CURP*", "curp"),
+        ("ID externo", "external_id"),
+        ("Número de cliente", "external_id"),
+        ("No. Cliente", "external_id"),
+        ("Núm. cliente", "external_id"),
+        ("Actividad vulnerable", ACTIVIDADES),
+        ("Actividades vulnerables", ACTIVIDADES),
+        ("Usuario AVI", "avi_username"),
+        ("Número de cuenta", "cnbv_numero_cuenta"),
+        ("Clave sujeto obligado", "cnbv_clave_sujeto_obligado"),
+        ("Clave de sujeto obligado", "cnbv_clave_sujeto_obligado"),
+        ("INM", "av_inm"),
+        ("AV VEH", "av_veh"),
+    ],
+)
 def test_spanish_headers_are_matched(header, target):
     assert match_header(header) == target
 
 
-@pytest.mark.parametrize(("header", "target"), [
-    ("First name", "name"),
-    ("Given names", "name"),
-    ("Legal name", "name"),
-    ("Middle name", "middle_name"),
-    ("Last name", "last_name"),
-    ("Surname", "last_name"),
-    ("Date of birth", "birth_date"),
-    ("DOB", "birth_date"),
-    ("Client type", "client_type"),
-    ("Nationality", "nationalities"),
-    ("External ID", "external_id"),
-    ("Customer number", "external_id"),
-    ("Account number", "cnbv_numero_cuenta"),
-    ("Reporting entity key", "cnbv_clave_sujeto_obligado"),
-    ("Vulnerable activities", ACTIVIDADES),
-    # Artu's own field names, as a JSON file flattens them
-    ("middleName", "middle_name"),
-    ("lastName", "last_name"),
-    ("birthDate", "birth_date"),
-    ("externalId", "external_id"),
-    ("scopeData.MX.rfc", "rfc"),
-    ("scopeData.MX.curp", "curp"),
-    ("scopeData.MX.actividadVulnerable", ACTIVIDADES),
-    ("scopeData.MX.actividadVulnerable.AVI.username", "avi_username"),
-    ("scopeData.MX.cnbv.TRANSMISOR.numeroCuenta", "cnbv_numero_cuenta"),
-    ("scopeData.MX.cnbv.TRANSMISOR.claveSujetoObligado", "cnbv_clave_sujeto_obligado"),
-    ("scopeData.US", "us_scope_data"),
-])
+@pytest.mark.parametrize(
+    ("header", "target"),
+    [
+        ("First name", "name"),
+        ("Given names", "name"),
+        ("Legal name", "name"),
+        ("Middle name", "middle_name"),
+        ("Last name", "last_name"),
+        ("Surname", "last_name"),
+        ("Date of birth", "birth_date"),
+        ("DOB", "birth_date"),
+        ("Client type", "client_type"),
+        ("Nationality", "nationalities"),
+        ("External ID", "external_id"),
+        ("Customer number", "external_id"),
+        ("Account number", "cnbv_numero_cuenta"),
+        ("Reporting entity key", "cnbv_clave_sujeto_obligado"),
+        ("Vulnerable activities", ACTIVIDADES),
+        # Artu's own field names, as a JSON file flattens them
+        ("middleName", "middle_name"),
+        ("lastName", "last_name"),
+        ("birthDate", "birth_date"),
+        ("externalId", "external_id"),
+        ("scopeData.MX.rfc", "rfc"),
+        ("scopeData.MX.curp", "curp"),
+        ("scopeData.MX.actividadVulnerable", ACTIVIDADES),
+        ("scopeData.MX.actividadVulnerable.AVI.username", "avi_username"),
+        ("scopeData.MX.cnbv.TRANSMISOR.numeroCuenta", "cnbv_numero_cuenta"),
+        ("scopeData.MX.cnbv.TRANSMISOR.claveSujetoObligado", "cnbv_clave_sujeto_obligado"),
+        ("scopeData.US", "us_scope_data"),
+    ],
+)
 def test_english_headers_and_artu_field_names_are_matched(header, target):
     assert match_header(header) == target
 
@@ -103,8 +109,11 @@ def test_signature_ignores_order_accents_and_case():
 
 def test_a_saved_mapping_follows_the_headers_whatever_their_spelling():
     saved = {"Nombre": "name", "Tel": "", "Clave": "external_id"}
-    assert mapping_from_saved(["NOMBRE", "clave", "tel"], saved) == {"NOMBRE": "name", "clave": "external_id",
-                                                                    "tel": ""}
+    assert mapping_from_saved(["NOMBRE", "clave", "tel"], saved) == {
+        "NOMBRE": "name",
+        "clave": "external_id",
+        "tel": "",
+    }
 
 
 def test_mapping_check_names_the_missing_required_columns():

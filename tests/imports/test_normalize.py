@@ -12,21 +12,24 @@ from onboarding.services.records import record_apply_data
 from tests.imports import SPANISH_HEADERS, company, person
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("05/03/1985", datetime.date(1985, 3, 5)),
-    ("5/3/1985", datetime.date(1985, 3, 5)),
-    ("05-03-1985", datetime.date(1985, 3, 5)),
-    ("1985-03-05", datetime.date(1985, 3, 5)),
-    ("1985-03-05 00:00:00", datetime.date(1985, 3, 5)),
-    ("31107", datetime.date(1985, 3, 1)),  # Excel serial
-    (31107, datetime.date(1985, 3, 1)),
-    ("31107.0", datetime.date(1985, 3, 1)),
-    ("5 de marzo de 1985", datetime.date(1985, 3, 5)),
-    ("05-mar-1985", datetime.date(1985, 3, 5)),
-    ("05/03/85", datetime.date(1985, 3, 5)),
-    (datetime.datetime(1985, 3, 5, 0, 0), datetime.date(1985, 3, 5)),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("05/03/1985", datetime.date(1985, 3, 5)),
+        ("5/3/1985", datetime.date(1985, 3, 5)),
+        ("05-03-1985", datetime.date(1985, 3, 5)),
+        ("1985-03-05", datetime.date(1985, 3, 5)),
+        ("1985-03-05 00:00:00", datetime.date(1985, 3, 5)),
+        ("31107", datetime.date(1985, 3, 1)),  # Excel serial
+        (31107, datetime.date(1985, 3, 1)),
+        ("31107.0", datetime.date(1985, 3, 1)),
+        ("5 de marzo de 1985", datetime.date(1985, 3, 5)),
+        ("05-mar-1985", datetime.date(1985, 3, 5)),
+        ("05/03/85", datetime.date(1985, 3, 5)),
+        (datetime.datetime(1985, 3, 5, 0, 0), datetime.date(1985, 3, 5)),
+        ("", None),
+    ],
+)
 def test_dates(value, expected):
     assert n.parse_date(value) == expected
 
@@ -38,11 +41,22 @@ def test_impossible_dates_are_refused(value):
     assert caught.value.code == "date_invalid"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("Física", "individual"), ("FISICA", "individual"), ("Persona física", "individual"), ("PF", "individual"),
-    ("Moral", "company"), ("Persona Moral", "company"), ("p.m.", "company"), ("Company", "company"),
-    ("Fideicomiso", "trust"), ("trust", "trust"), ("", ""),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Física", "individual"),
+        ("FISICA", "individual"),
+        ("Persona física", "individual"),
+        ("PF", "individual"),
+        ("Moral", "company"),
+        ("Persona Moral", "company"),
+        ("p.m.", "company"),
+        ("Company", "company"),
+        ("Fideicomiso", "trust"),
+        ("trust", "trust"),
+        ("", ""),
+    ],
+)
 def test_client_types(value, expected):
     assert n.parse_client_type(value) == expected
 
@@ -53,19 +67,46 @@ def test_an_unknown_type_is_refused():
     assert caught.value.code == "type_invalid" and caught.value.params == {"value": "Gobierno"}
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("Mexicana", "MX"), ("mexicano", "MX"), ("México", "MX"), ("MEX", "MX"), ("mx", "MX"),
-    ("Estadounidense", "US"), ("Estados Unidos", "US"), ("México y Estados Unidos", "MX,US"),
-    ("Mexicana, Guatemalteca", "MX,GT"), ("mx; us", "MX,US"), ("Canada", "CA"), ("Narnia", "NARNIA"), ("", ""),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Mexicana", "MX"),
+        ("mexicano", "MX"),
+        ("México", "MX"),
+        ("MEX", "MX"),
+        ("mx", "MX"),
+        ("Estadounidense", "US"),
+        ("Estados Unidos", "US"),
+        ("México y Estados Unidos", "MX,US"),
+        ("Mexicana, Guatemalteca", "MX,GT"),
+        ("mx; us", "MX,US"),
+        ("Canada", "CA"),
+        ("Narnia", "NARNIA"),
+        ("", ""),
+    ],
+)
 def test_nationality_words_become_iso_codes(value, expected):
     assert n.parse_nationalities(value) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("sí", True), ("SI", True), ("x", True), ("X", True), ("1", True), ("true", True), ("✓", True), (1, True),
-    ("no", False), ("", False), ("0", False), ("false", False), (None, False),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("sí", True),
+        ("SI", True),
+        ("x", True),
+        ("X", True),
+        ("1", True),
+        ("true", True),
+        ("✓", True),
+        (1, True),
+        ("no", False),
+        ("", False),
+        ("0", False),
+        ("false", False),
+        (None, False),
+    ],
+)
 def test_yes_no(value, expected):
     assert n.parse_bool(value) is expected
 
@@ -75,10 +116,18 @@ def test_yes_no_refuses_anything_else():
         n.parse_bool("quizá")
 
 
-@pytest.mark.parametrize(("value", "codes"), [
-    ("INM, VEH", ["INM", "VEH"]), ("inm;veh", ["INM", "VEH"]), ("MX:AV:MJR", ["MJR"]), ("INM VEH", ["INM", "VEH"]),
-    ("Inmuebles / Vehículos", ["INM", "VEH"]), (["AVI"], ["AVI"]), ("", []),
-])
+@pytest.mark.parametrize(
+    ("value", "codes"),
+    [
+        ("INM, VEH", ["INM", "VEH"]),
+        ("inm;veh", ["INM", "VEH"]),
+        ("MX:AV:MJR", ["MJR"]),
+        ("INM VEH", ["INM", "VEH"]),
+        ("Inmuebles / Vehículos", ["INM", "VEH"]),
+        (["AVI"], ["AVI"]),
+        ("", []),
+    ],
+)
 def test_actividades_lists(value, codes):
     assert n.parse_actividades(value)[0] == codes
 
@@ -136,8 +185,12 @@ def test_the_type_is_inferred_from_the_rfc_when_the_column_is_empty():
 
 
 def test_row_problems_use_the_validation_codes_and_are_not_doubled():
-    values, problems, _ = prepare(person(0, **{"Fecha de nacimiento": "31/02/1990", "Tipo de persona": "Gobierno",
-                                               "Actividad vulnerable": "INM, ZZZ"}))
+    values, problems, _ = prepare(
+        person(
+            0,
+            **{"Fecha de nacimiento": "31/02/1990", "Tipo de persona": "Gobierno", "Actividad vulnerable": "INM, ZZZ"},
+        )
+    )
     codes = {(p["field"], p["code"]) for p in problems}
     assert ("birth_date", "date_invalid") in codes
     assert ("birth_date", "required_person") not in codes
@@ -152,15 +205,18 @@ def test_a_value_longer_than_the_field_is_cut_and_reported():
     assert {"field": "external_id", "code": "too_long", "severity": "error", "params": {"max": 100}} in problems
 
 
-@pytest.mark.parametrize("overrides", [
-    {},
-    {"RFC": "PENM971117RT4"},
-    {"CURP": "XXXX"},
-    {"Nombre(s)": ""},
-    {"Nombre(s)": "=cmd|' /C calc'!A0"},
-    {"Nacionalidad": "Narnia"},
-    {"Apellido paterno": "", "Apellido materno": ""},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"RFC": "PENM971117RT4"},
+        {"CURP": "XXXX"},
+        {"Nombre(s)": ""},
+        {"Nombre(s)": "=cmd|' /C calc'!A0"},
+        {"Nacionalidad": "Narnia"},
+        {"Apellido paterno": "", "Apellido materno": ""},
+    ],
+)
 def test_the_same_problems_as_a_typed_record(overrides):
     """The upload path and the form path (`record_apply_data`) agree on every problem."""
     values, problems, _ = prepare(person(0, **overrides))

@@ -13,19 +13,26 @@ from tests.imports import company, csv_bytes, person
 
 
 def rows_file() -> bytes:
-    rows = [person(i) for i in range(30)] + [company(30), person(31, **{"Fecha de nacimiento": "31/02/1990"}),
-                                             person(32, **{"Nombre(s)": "=HYPERLINK(\"x\")"}), person(3)]
+    rows = [person(i) for i in range(30)] + [
+        company(30),
+        person(31, **{"Fecha de nacimiento": "31/02/1990"}),
+        person(32, **{"Nombre(s)": '=HYPERLINK("x")'}),
+        person(3),
+    ]
     return csv_bytes(rows)
 
 
 def prepared(data: bytes, workers: int) -> list:
     info = inspect_file(io.BytesIO(data), name="clientes.csv")
     mapping = mapping_suggest(info.headers)
-    chunks = parallel.prepared_chunks(iter_rows(io.BytesIO(data), info), info.headers, mapping, chunk_rows=4,
-                                      workers=workers)
+    chunks = parallel.prepared_chunks(
+        iter_rows(io.BytesIO(data), info), info.headers, mapping, chunk_rows=4, workers=workers
+    )
     # Every column but the new record's uuid (index 0 of the encoded columns), which is random.
-    return [(count, [(number, encoded[1:]) for number, encoded in pickle.loads(blob)])  # noqa: S301 - ours
-            for count, blob in chunks]
+    return [
+        (count, [(number, encoded[1:]) for number, encoded in pickle.loads(blob)])  # noqa: S301 - ours
+        for count, blob in chunks
+    ]
 
 
 def test_workers_prepare_the_same_chunks_in_the_same_order_as_one_process(settings):

@@ -27,12 +27,16 @@ def refused(data: bytes, name: str = "clientes.csv", **kwargs) -> ValidationErro
 
 # -- encodings ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("encoding", "detected"), [
-    ("utf-8", "utf-8"),
-    ("utf-8-sig", "utf-8-sig"),
-    ("cp1252", "cp1252"),
-    ("utf-16", "utf-16"),
-])
+
+@pytest.mark.parametrize(
+    ("encoding", "detected"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("cp1252", "cp1252"),
+        ("utf-16", "utf-16"),
+    ],
+)
 def test_each_encoding_is_detected_and_accents_survive(encoding, detected):
     info, rows = read(csv_bytes([person(0), person(1)], encoding=encoding))
     assert info.encoding == detected
@@ -65,6 +69,7 @@ def test_bytes_no_encoding_can_read_are_refused():
 
 # -- delimiters, title rows, blank rows --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_each_delimiter_is_detected(delimiter):
     info, rows = read(csv_bytes([person(0), person(1)], delimiter=delimiter))
@@ -87,6 +92,7 @@ def test_title_rows_above_the_header_and_blank_trailing_rows_are_skipped():
 
 
 # -- Excel -------------------------------------------------------------------------------------------------------
+
 
 def test_xlsx_keeps_leading_zeros_and_shows_numbers_without_dot_zero_or_exponent():
     data = xlsx_bytes(
@@ -111,22 +117,38 @@ def test_xlsx_keeps_leading_zeros_and_shows_numbers_without_dot_zero_or_exponent
 def test_xlsx_dates_come_back_as_iso_dates_and_title_rows_are_skipped():
     import datetime
 
-    data = xlsx_bytes([["Reporte de clientes"], [], ["Nombre", "RFC", "Fecha de nacimiento"],
-                       ["Ana", "PENM971117RT3", datetime.datetime(1997, 11, 17)], [], []])
+    data = xlsx_bytes(
+        [
+            ["Reporte de clientes"],
+            [],
+            ["Nombre", "RFC", "Fecha de nacimiento"],
+            ["Ana", "PENM971117RT3", datetime.datetime(1997, 11, 17)],
+            [],
+            [],
+        ]
+    )
     info, rows = read(data, name="c.xlsx")
     assert info.header_row == 3
     assert rows == [(4, ["Ana", "PENM971117RT3", "1997-11-17"])]
 
 
-@pytest.mark.parametrize(("value", "number_format", "shown"), [
-    (None, None, ""), (True, None, "TRUE"), (12.0, "General", "12"), (1e20, None, "100000000000000000000"),
-    (0.000015, None, "0.000015"), (7, "000", "007"),
-])
+@pytest.mark.parametrize(
+    ("value", "number_format", "shown"),
+    [
+        (None, None, ""),
+        (True, None, "TRUE"),
+        (12.0, "General", "12"),
+        (1e20, None, "100000000000000000000"),
+        (0.000015, None, "0.000015"),
+        (7, "000", "007"),
+    ],
+)
 def test_excel_text(value, number_format, shown):
     assert excel_text(value, number_format) == shown
 
 
 # -- JSON --------------------------------------------------------------------------------------------------------
+
 
 def test_a_json_array_in_artu_shape_is_read_with_flattened_columns():
     info, rows = read(json_bytes([artu_item(0), artu_item(1)]), name="clientes.json")
@@ -146,15 +168,18 @@ def test_a_long_json_array_is_streamed_item_by_item():
     assert rows[-1][0] == 2000
 
 
-@pytest.mark.parametrize(("data", "code"), [
-    (b'{"name": "Ana"}', "json_not_array"),
-    (b'"clientes"', "json_not_array"),
-    (b'{"name": ', "json_invalid"),
-    (b'[{"name": "Ana"}, 3]', "json_item_not_object"),
-    (b'[{"name": "Ana"}', "json_invalid"),
-    (b'[{"name": "Ana"} {"name": "Luis"}]', "json_invalid"),
-    (b"[]", "no_rows"),
-])
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b'{"name": "Ana"}', "json_not_array"),
+        (b'"clientes"', "json_not_array"),
+        (b'{"name": ', "json_invalid"),
+        (b'[{"name": "Ana"}, 3]', "json_item_not_object"),
+        (b'[{"name": "Ana"}', "json_invalid"),
+        (b'[{"name": "Ana"} {"name": "Luis"}]', "json_invalid"),
+        (b"[]", "no_rows"),
+    ],
+)
 def test_bad_json_is_refused(data, code):
     assert refused(data, name="c.json").code == code
 
@@ -164,17 +189,20 @@ def test_bad_json_is_refused(data, code):
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256))
 
 
-@pytest.mark.parametrize(("data", "name", "code"), [
-    (b"", "c.csv", "empty"),
-    (b"\r\n \r\n", "c.csv", "empty"),
-    (PNG, "clientes.csv", "binary"),
-    (b"%PDF-1.7\n...", "clientes.csv", "binary"),
-    (b"Nombre,RFC\x00\x00\x00\x01\x02" * 50, "c.csv", "binary"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "clientes.xls", "xls_legacy"),
-    (b"Nombre,Nombre,RFC\r\nAna,Ana,X\r\n", "c.csv", "duplicate_headers"),
-    (b"Nombre,RFC\r\n", "c.csv", "no_rows"),
-    (b"not a zip at all", "clientes.xlsx", "xlsx_corrupt"),
-])
+@pytest.mark.parametrize(
+    ("data", "name", "code"),
+    [
+        (b"", "c.csv", "empty"),
+        (b"\r\n \r\n", "c.csv", "empty"),
+        (PNG, "clientes.csv", "binary"),
+        (b"%PDF-1.7\n...", "clientes.csv", "binary"),
+        (b"Nombre,RFC\x00\x00\x00\x01\x02" * 50, "c.csv", "binary"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "clientes.xls", "xls_legacy"),
+        (b"Nombre,Nombre,RFC\r\nAna,Ana,X\r\n", "c.csv", "duplicate_headers"),
+        (b"Nombre,RFC\r\n", "c.csv", "no_rows"),
+        (b"not a zip at all", "clientes.xlsx", "xlsx_corrupt"),
+    ],
+)
 def test_bad_files_are_refused_with_a_code(data, name, code):
     error = refused(data, name)
     assert error.code == code

@@ -36,6 +36,7 @@ def by_row(upload: Upload) -> dict[int, ClientRecord]:
 
 # -- the happy path ----------------------------------------------------------------------------------------------
 
+
 def test_a_file_is_staged_as_records_in_review_with_one_event_each(stage, capturista):
     upload = stage(csv_bytes([person(0), person(1), company(2)]))
     assert upload.status == UploadStatus.STAGED
@@ -50,7 +51,9 @@ def test_a_file_is_staged_as_records_in_review_with_one_event_each(stage, captur
     assert maria.scopes == ["MX"] and records[3].scopes == ["MX", "MX:AV", "MX:AV:INM", "MX:AV:VEH"]
     assert records[4].client_type == "company"
     assert actions(upload_id=upload.pk) == [
-        AuditAction.UPLOAD_RECEIVED, AuditAction.UPLOAD_MAPPED, *[AuditAction.RECORD_CREATED] * 3,
+        AuditAction.UPLOAD_RECEIVED,
+        AuditAction.UPLOAD_MAPPED,
+        *[AuditAction.RECORD_CREATED] * 3,
         AuditAction.UPLOAD_STAGED,
     ]
     created = AuditEvent.objects.filter(action=AuditAction.RECORD_CREATED, record=maria).get()
@@ -69,11 +72,32 @@ def test_staged_records_hold_what_the_form_path_would_compute(stage):
 
 
 def test_an_xlsx_file_is_staged_with_leading_zero_ids_kept(stage):
-    header = ["Número de cliente", "Tipo de persona", "Nombre(s)", "Apellido paterno", "Apellido materno",
-              "Fecha de nacimiento", "RFC", "CURP"]
+    header = [
+        "Número de cliente",
+        "Tipo de persona",
+        "Nombre(s)",
+        "Apellido paterno",
+        "Apellido materno",
+        "Fecha de nacimiento",
+        "RFC",
+        "CURP",
+    ]
     row = person(0)
-    data = xlsx_bytes([header, ["000123", "Física", row["Nombre(s)"], "Peña", "Núñez", row["Fecha de nacimiento"],
-                                row["RFC"], row["CURP"]]])
+    data = xlsx_bytes(
+        [
+            header,
+            [
+                "000123",
+                "Física",
+                row["Nombre(s)"],
+                "Peña",
+                "Núñez",
+                row["Fecha de nacimiento"],
+                row["RFC"],
+                row["CURP"],
+            ],
+        ]
+    )
     upload = stage(data, "clientes.xlsx")
     record = ClientRecord.objects.get(upload=upload)
     assert record.external_id == "000123" and record.last_name == "Peña Núñez" and record.error_count == 0
@@ -96,14 +120,19 @@ def test_staging_as_a_user_without_the_upload_permission_is_refused(auditor):
 
 # -- validation and duplicates -----------------------------------------------------------------------------------
 
+
 def test_row_problems_are_stored_with_codes_and_counted(stage):
-    upload = stage(csv_bytes([
-        person(0),
-        person(1, RFC="PENM971117RT4"),
-        person(2, **{"Fecha de nacimiento": "31/02/1990"}),
-        person(3, **{"Nombre(s)": ""}),
-        person(4, **{"Apellido paterno": "", "Apellido materno": ""}),
-    ]))
+    upload = stage(
+        csv_bytes(
+            [
+                person(0),
+                person(1, RFC="PENM971117RT4"),
+                person(2, **{"Fecha de nacimiento": "31/02/1990"}),
+                person(3, **{"Nombre(s)": ""}),
+                person(4, **{"Apellido paterno": "", "Apellido materno": ""}),
+            ]
+        )
+    )
     records = by_row(upload)
     codes = {row: {p["code"] for p in r.problems} for row, r in records.items()}
     assert codes[2] == set()
@@ -114,8 +143,7 @@ def test_row_problems_are_stored_with_codes_and_counted(stage):
     assert (upload.ready_count, upload.error_count, upload.warning_count) == (2, 3, 1)
 
 
-@pytest.mark.parametrize(("column", "field"), [("Número de cliente", "external_id"), ("RFC", "rfc"),
-                                               ("CURP", "curp")])
+@pytest.mark.parametrize(("column", "field"), [("Número de cliente", "external_id"), ("RFC", "rfc"), ("CURP", "curp")])
 def test_duplicates_inside_the_file_link_to_the_earlier_row(stage, column, field):
     first, second = person(0), person(1)
     second[column] = first[column]
@@ -157,6 +185,7 @@ def test_the_generic_rfc_is_never_a_duplicate(stage):
 
 # -- same file, saved mappings -----------------------------------------------------------------------------------
 
+
 def test_the_same_file_twice_is_caught_before_staging(stage, capturista):
     data = csv_bytes([person(0), person(1)])
     stage(data)
@@ -171,14 +200,30 @@ def test_the_same_file_twice_is_caught_before_staging(stage, capturista):
 
 def test_a_saved_mapping_is_applied_to_a_later_file_with_the_same_headers(stage, capturista):
     headers = ("Clave", "Cliente", "Ap1", "Ap2", "Nac", "Tipo", "RFC", "CURP")
-    source = ("Número de cliente", "Nombre(s)", "Apellido paterno", "Apellido materno", "Fecha de nacimiento",
-              "Tipo de persona", "RFC", "CURP")
+    source = (
+        "Número de cliente",
+        "Nombre(s)",
+        "Apellido paterno",
+        "Apellido materno",
+        "Fecha de nacimiento",
+        "Tipo de persona",
+        "RFC",
+        "CURP",
+    )
 
     def rows(i):
         return [dict(zip(headers, (person(i)[s] for s in source), strict=True))]
 
-    mapping = {"Clave": "external_id", "Cliente": "name", "Ap1": "apellido_paterno", "Ap2": "apellido_materno",
-               "Nac": "birth_date", "Tipo": "client_type", "RFC": "rfc", "CURP": "curp"}
+    mapping = {
+        "Clave": "external_id",
+        "Cliente": "name",
+        "Ap1": "apellido_paterno",
+        "Ap2": "apellido_materno",
+        "Nac": "birth_date",
+        "Tipo": "client_type",
+        "RFC": "rfc",
+        "CURP": "curp",
+    }
     first = upload_receive(actor=capturista, file=uploaded(csv_bytes(rows(0))))
     assert first.mapping["Cliente"] == "" and first.saved_mapping is None
     upload_map_columns(actor=capturista, upload_id=first.pk, mapping=mapping, save_as="Sucursal Norte")
@@ -211,13 +256,17 @@ def test_a_staged_upload_cannot_be_mapped_again(stage, capturista):
 
 # -- bad files ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("data", "name", "code"), [
-    (b"", "vacio.csv", "empty"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(200), "foto.csv", "binary"),
-    (b"Nombre,Nombre\r\nAna,Ana\r\n", "c.csv", "duplicate_headers"),
-    (b'{"name": "Ana"}', "c.json", "json_not_array"),
-    (b"PK\x03\x04broken", "c.xlsx", "xlsx_corrupt"),
-])
+
+@pytest.mark.parametrize(
+    ("data", "name", "code"),
+    [
+        (b"", "vacio.csv", "empty"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "foto.csv", "binary"),
+        (b"Nombre,Nombre\r\nAna,Ana\r\n", "c.csv", "duplicate_headers"),
+        (b'{"name": "Ana"}', "c.json", "json_not_array"),
+        (b"PK\x03\x04broken", "c.xlsx", "xlsx_corrupt"),
+    ],
+)
 def test_a_bad_file_is_kept_as_refused_with_its_message_and_stages_nothing(capturista, data, name, code):
     with pytest.raises(ValidationError) as caught:
         upload_receive(actor=capturista, file=uploaded(data, name))
@@ -246,6 +295,7 @@ def test_a_file_over_the_row_limit_is_refused(capturista, settings):
 
 # -- all or nothing ----------------------------------------------------------------------------------------------
 
+
 def test_a_failure_half_way_leaves_no_record_and_no_record_event(capturista, monkeypatch):
     monkeypatch.setattr(uploads, "CHUNK_ROWS", 2)
     real_write = uploads.audit_events_write
@@ -263,8 +313,11 @@ def test_a_failure_half_way_leaves_no_record_and_no_record_event(capturista, mon
         upload_map_columns(actor=capturista, upload_id=upload.pk, mapping=upload.mapping)
     assert len(calls) == 2  # every record and the first events were written before the failure
     assert not ClientRecord.objects.exists()
-    assert actions(upload_id=upload.pk) == [AuditAction.UPLOAD_RECEIVED, AuditAction.UPLOAD_MAPPED,
-                                            AuditAction.UPLOAD_FAILED]
+    assert actions(upload_id=upload.pk) == [
+        AuditAction.UPLOAD_RECEIVED,
+        AuditAction.UPLOAD_MAPPED,
+        AuditAction.UPLOAD_FAILED,
+    ]
     upload.refresh_from_db()
     assert upload.status == UploadStatus.FAILED and upload.error_code == "internal"
     assert audit_chain_verify().ok
@@ -280,6 +333,7 @@ def test_a_row_limit_found_only_while_staging_stages_nothing(capturista, setting
 
 # -- background staging ------------------------------------------------------------------------------------------
 
+
 def test_a_large_file_is_queued_for_the_background_task(capturista, settings, django_capture_on_commit_callbacks):
     settings.UPLOAD_SYNC_MAX_ROWS = 2
     upload = upload_receive(actor=capturista, file=uploaded(csv_bytes([person(i) for i in range(3)])))
@@ -289,7 +343,10 @@ def test_a_large_file_is_queued_for_the_background_task(capturista, settings, dj
     task = DBTaskResult.objects.get()
     assert task.task_path.endswith("upload_stage_task") and task.args_kwargs["kwargs"] == {"upload_id": upload.pk}
     assert upload_stage_task.call(*task.args_kwargs["args"], **task.args_kwargs["kwargs"]) == {
-        "status": "staged", "rows": 3, "errors": 0}
+        "status": "staged",
+        "rows": 3,
+        "errors": 0,
+    }
     upload.refresh_from_db()
     assert upload.status == UploadStatus.STAGED and upload.rows_done == 3
     assert ClientRecord.objects.filter(upload=upload).count() == 3
@@ -330,15 +387,20 @@ def test_progress_is_committed_while_rows_are_checked(capturista, monkeypatch, s
 
 # -- problem rows ------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def problem_upload(stage):
-    return stage(csv_bytes([
-        person(0),
-        person(1, **{"Nombre(s)": "=HYPERLINK(\"http://x\")"}),
-        person(2, **{"Fecha de nacimiento": "31/02/1990"}),
-        person(3, **{"Apellido paterno": "", "Apellido materno": ""}),
-        person(0),
-    ]))
+    return stage(
+        csv_bytes(
+            [
+                person(0),
+                person(1, **{"Nombre(s)": '=HYPERLINK("http://x")'}),
+                person(2, **{"Fecha de nacimiento": "31/02/1990"}),
+                person(3, **{"Apellido paterno": "", "Apellido materno": ""}),
+                person(0),
+            ]
+        )
+    )
 
 
 def test_problem_rows_export_as_csv_with_neutralised_formulas_and_messages(problem_upload, oficial):
@@ -349,7 +411,7 @@ def test_problem_rows_export_as_csv_with_neutralised_formulas_and_messages(probl
     assert rows[0][0] == "Row" and rows[0][-1] == "Messages" and rows[0][1:-2] == problem_upload.headers
     assert [r[0] for r in rows[1:]] == ["3", "4", "5", "6"]
     formula_row = rows[1]
-    assert formula_row[3] == "'=HYPERLINK(\"http://x\")"
+    assert formula_row[3] == '\'=HYPERLINK("http://x")'
     assert "would run as a spreadsheet formula" in formula_row[-1]
     assert "is not a date" in rows[2][-1]
     assert rows[3][-1].startswith("Warning:")
@@ -360,11 +422,13 @@ def test_problem_rows_export_as_csv_with_neutralised_formulas_and_messages(probl
 
 def test_problem_rows_messages_follow_the_readers_language(problem_upload, oficial):
     with translation.override("en"):
-        english = b"".join(upload_problems_export(actor=oficial, upload_id=problem_upload.pk,
-                                                  file_format="csv").chunks).decode("utf-8-sig")
+        english = b"".join(
+            upload_problems_export(actor=oficial, upload_id=problem_upload.pk, file_format="csv").chunks
+        ).decode("utf-8-sig")
     with translation.override("es-mx"):
-        spanish = b"".join(upload_problems_export(actor=oficial, upload_id=problem_upload.pk,
-                                                  file_format="csv").chunks).decode("utf-8-sig")
+        spanish = b"".join(
+            upload_problems_export(actor=oficial, upload_id=problem_upload.pk, file_format="csv").chunks
+        ).decode("utf-8-sig")
     assert english.splitlines()[0].endswith("Messages")
     assert english != spanish
 
@@ -374,7 +438,7 @@ def test_problem_rows_export_as_xlsx_text_cells(problem_upload, auditor):
     sheet = load_workbook(io.BytesIO(b"".join(export.chunks))).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert len(values) == 5
-    assert values[1][3] == "'=HYPERLINK(\"http://x\")"
+    assert values[1][3] == '\'=HYPERLINK("http://x")'
     assert all(c.data_type == "s" for c in sheet[2])
 
 

@@ -96,16 +96,19 @@ def _zip_bomb() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("data", "name", "shown"), [
-    (b"", "vacio.csv", "The file is empty."),
-    (b"\x89PNG\r\n\x1a\n" + bytes(300), "foto.csv", "it looks like a PNG image"),
-    (b"Nombre,RFC\n" + bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D, 1, 2, 3] * 400), "c.csv", "could not be read in any"),
-    (b"Nombre,RFC,nombre\r\nAna,X,Y\r\n", "c.csv", "appear more than once"),
-    (b"PK\x03\x04 not really a workbook", "c.xlsx", "damaged or is not really an .xlsx"),
-    (_zip_bomb(), "bomba.xlsx", "zip bomb"),
-    (b'{"name": "Ana"}', "c.json", "must be an array of clients"),
-    (csv_bytes([person(i) for i in range(4)]), "muchas.csv", "more than 3 data rows"),
-])
+@pytest.mark.parametrize(
+    ("data", "name", "shown"),
+    [
+        (b"", "vacio.csv", "The file is empty."),
+        (b"\x89PNG\r\n\x1a\n" + bytes(300), "foto.csv", "it looks like a PNG image"),
+        (b"Nombre,RFC\n" + bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D, 1, 2, 3] * 400), "c.csv", "could not be read in any"),
+        (b"Nombre,RFC,nombre\r\nAna,X,Y\r\n", "c.csv", "appear more than once"),
+        (b"PK\x03\x04 not really a workbook", "c.xlsx", "damaged or is not really an .xlsx"),
+        (_zip_bomb(), "bomba.xlsx", "zip bomb"),
+        (b'{"name": "Ana"}', "c.json", "must be an array of clients"),
+        (csv_bytes([person(i) for i in range(4)]), "muchas.csv", "more than 3 data rows"),
+    ],
+)
 def test_each_bad_file_is_refused_with_a_clear_message(client_as, capturista, settings, data, name, shown):
     settings.UPLOAD_MAX_ROWS = 3
     settings.UPLOAD_MAX_BYTES = BOMB_LIMIT
@@ -199,12 +202,15 @@ def test_unknown_upload_is_404(client_as, oficial):
     assert client.get(reverse("uploads:problems", args=[999])).status_code == 404
 
 
-@pytest.mark.parametrize(("role", "list_status", "post_status", "mapping_status"), [
-    ("capturista", 200, 302, 200),
-    ("oficial", 200, 302, 200),
-    ("auditor", 200, 403, 403),
-    ("nobody", 403, 403, 403),
-])
+@pytest.mark.parametrize(
+    ("role", "list_status", "post_status", "mapping_status"),
+    [
+        ("capturista", 200, 302, 200),
+        ("oficial", 200, 302, 200),
+        ("auditor", 200, 403, 403),
+        ("nobody", 403, 403, 403),
+    ],
+)
 def test_who_may_do_what(request, client_as, capturista, role, list_status, post_status, mapping_status):
     pending = upload_receive(actor=capturista, file=uploaded(csv_bytes([person(2)])))
     client = client_as(request.getfixturevalue(role))

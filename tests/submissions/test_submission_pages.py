@@ -55,7 +55,8 @@ def test_the_page_speaks_the_users_language(client_as, oficial_live):
 
 
 def test_starting_queues_the_background_task_and_opens_the_progress_page(
-        client_as, oficial, django_capture_on_commit_callbacks):
+    client_as, oficial, django_capture_on_commit_callbacks
+):
     approved(3)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_as(oficial).post(reverse("submissions:create"), form_data())
@@ -87,14 +88,21 @@ def test_live_needs_the_permission_and_the_typed_word(client_as, oficial, oficia
     assert 'value="live"' not in html
     response = client_as(oficial_live).post(reverse("submissions:create"), form_data(environment="live"))
     assert response.status_code == 422 and not Submission.objects.exists()
-    response = client_as(oficial_live).post(reverse("submissions:create"),
-                                            form_data(environment="live", confirmation="LIVE"))
+    response = client_as(oficial_live).post(
+        reverse("submissions:create"), form_data(environment="live", confirmation="LIVE")
+    )
     assert response.status_code == 302 and Submission.objects.get().environment == "live"
 
 
-@pytest.mark.parametrize("role,new,detail", [
-    ("capturista", 403, 403), ("oficial", 200, 200), ("auditor", 403, 200), ("nobody", 403, 403),
-])
+@pytest.mark.parametrize(
+    "role,new,detail",
+    [
+        ("capturista", 403, 403),
+        ("oficial", 200, 200),
+        ("auditor", 403, 200),
+        ("nobody", 403, 403),
+    ],
+)
 def test_who_sees_what(client_as, request, role, new, detail, oficial):
     approved(1)
     submission = submission_start(actor=oficial, environment="test", enqueue=False)
@@ -126,9 +134,14 @@ def test_a_refused_record_can_be_corrected_and_sent_again(artu, oficial, oficial
     bad.refresh_from_db()
     assert bad.status == RecordStatus.FAILED
     good = ClientRecordFactory.build()
-    ClientRecord.objects.filter(pk=bad.pk).update(rfc=good.rfc, curp=good.curp, birth_date=good.birth_date,
-                                                  name=good.name, last_name=good.last_name,
-                                                  status=RecordStatus.APPROVED)
+    ClientRecord.objects.filter(pk=bad.pk).update(
+        rfc=good.rfc,
+        curp=good.curp,
+        birth_date=good.birth_date,
+        name=good.name,
+        last_name=good.last_name,
+        status=RecordStatus.APPROVED,
+    )
     second = submission_start(actor=oficial2, environment="test", enqueue=False)
     assert submission_run(second.pk, concurrency=1).created_count == 1
     assert len(artu.clients("test")) == 1

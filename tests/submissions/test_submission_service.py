@@ -72,8 +72,12 @@ def test_approved_records_are_created_at_artu_with_ids_kept(artu, oficial, fast_
     assert record.artu_created_at is not None and record.artu_response["id"] == str(record.artu_id)
     assert record.artu_environment == "test"
     actions = Counter(AuditEvent.objects.filter(submission_id=submission.pk).values_list("action", flat=True))
-    assert actions == {AuditAction.SUBMISSION_STARTED: 1, AuditAction.BATCH_RESULT: 1,
-                       AuditAction.RECORD_SUBMITTED: 5, AuditAction.SUBMISSION_FINISHED: 1}
+    assert actions == {
+        AuditAction.SUBMISSION_STARTED: 1,
+        AuditAction.BATCH_RESULT: 1,
+        AuditAction.RECORD_SUBMITTED: 5,
+        AuditAction.SUBMISSION_FINISHED: 1,
+    }
 
 
 def test_records_are_cut_into_batches_of_the_configured_size(artu, oficial, settings, fast_retries):
@@ -82,8 +86,10 @@ def test_records_are_cut_into_batches_of_the_configured_size(artu, oficial, sett
     assert submission_preview(Scope()).batch_count == 3
     submission = start_and_run(oficial)
     assert submission.batch_count == 3
-    assert list(SubmissionBatch.objects.filter(submission=submission).values_list("state", flat=True)) == [
-        BatchState.DONE] * 3
+    assert (
+        list(SubmissionBatch.objects.filter(submission=submission).values_list("state", flat=True))
+        == [BatchState.DONE] * 3
+    )
     assert artu.stats()["stats"]["requests_batch"] == 3
     assert_exactly_once(artu, records)
 
@@ -103,8 +109,7 @@ def test_random_faults_with_concurrency_still_exactly_once(artu, oficial, settin
     settings.ARTU_BATCH_SIZE = 4
     settings.ARTU_MAX_ATTEMPTS = 12
     records = approved(24)
-    artu.set_faults(seed=11, rate_500=0.15, rate_429=0.15, drop_rate=0.1, commit_then_drop_rate=0.15,
-                    retry_after=0)
+    artu.set_faults(seed=11, rate_500=0.15, rate_429=0.15, drop_rate=0.1, commit_then_drop_rate=0.15, retry_after=0)
     submission = start_and_run(oficial, concurrency=4)
     assert submission.status == SubmissionStatus.FINISHED
     assert_exactly_once(artu, records)
@@ -144,8 +149,7 @@ def test_an_external_id_already_at_artu_fails_that_record(artu, oficial, fast_re
     assert record.status == RecordStatus.FAILED and record.artu_messages
 
 
-def test_a_worker_that_died_after_artu_committed_is_taken_over_without_resending(artu, oficial, settings,
-                                                                                  fast_retries):
+def test_a_worker_that_died_after_artu_committed_is_taken_over_without_resending(artu, oficial, settings, fast_retries):
     records = approved(4)
     submission = submission_start(actor=oficial, environment="test", enqueue=False)
     batch = submission.batches.get()
@@ -163,8 +167,9 @@ def test_a_worker_that_died_after_artu_committed_is_taken_over_without_resending
 def test_a_batch_given_up_on_is_reconciled_when_resumed(artu, oficial, settings, fast_retries):
     settings.ARTU_MAX_ATTEMPTS = 2
     records = approved(3)
-    artu.set_faults(next=[{"fault": "commit_then_drop", "count": 1, "endpoint": "batch"},
-                          {"fault": "drop", "count": 5}])
+    artu.set_faults(
+        next=[{"fault": "commit_then_drop", "count": 1, "endpoint": "batch"}, {"fault": "drop", "count": 5}]
+    )
     submission = start_and_run(oficial)
     assert submission.status == SubmissionStatus.FINISHED_WITH_FAILURES
     assert ClientRecord.objects.filter(status=RecordStatus.SUBMITTING).count() == 3  # never silently dropped
@@ -211,11 +216,13 @@ def test_a_record_is_never_in_two_submissions(artu, oficial, oficial2):
 def test_only_the_chosen_upload_or_selection_is_submitted(artu, oficial):
     chosen = approved(2)
     others = approved(2)
-    submission = submission_start(actor=oficial, environment="test", scope=Scope(record_ids=tuple(
-        r.pk for r in chosen)), enqueue=False)
+    submission = submission_start(
+        actor=oficial, environment="test", scope=Scope(record_ids=tuple(r.pk for r in chosen)), enqueue=False
+    )
     assert submission.record_count == 2
     assert set(ClientRecord.objects.filter(status=RecordStatus.APPROVED).values_list("pk", flat=True)) == {
-        r.pk for r in others}
+        r.pk for r in others
+    }
 
 
 @pytest.mark.postgres_only
@@ -249,8 +256,9 @@ def test_two_overlapping_submissions_on_postgresql_claim_disjoint_records(artu, 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("concurrency", [1, 3])
-def test_no_more_batches_in_flight_than_the_concurrency(artu, oficial, settings, fast_retries, monkeypatch,
-                                                       concurrency):
+def test_no_more_batches_in_flight_than_the_concurrency(
+    artu, oficial, settings, fast_retries, monkeypatch, concurrency
+):
     """Workers outnumber the calls in flight by one (to write one outcome while the next batch is sent); the
     number of calls waiting on Artu at once never exceeds the setting."""
     settings.ARTU_BATCH_SIZE = 2

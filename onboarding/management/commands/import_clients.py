@@ -15,8 +15,10 @@ from onboarding.services.uploads import upload_map_columns, upload_receive
 
 
 class Command(BaseCommand):
-    help = ("Stage a CSV, XLSX or JSON file of clients as USER: prints `upload: <id>` and the counts; exits non-zero "
-            "when the file is refused.")
+    help = (
+        "Stage a CSV, XLSX or JSON file of clients as USER: prints `upload: <id>` and the counts; exits non-zero "
+        "when the file is refused."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="the file to stage")
@@ -24,8 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--mapping", default="", help="name of a saved column mapping to use")
         parser.add_argument("--encoding", default="", help="text encoding of a CSV file (detected when left out)")
         parser.add_argument("--report", default="", help="write one JSON object per source row to this file")
-        parser.add_argument("--allow-same-file", action="store_true",
-                            help="stage the file even if the very same file was staged before")
+        parser.add_argument(
+            "--allow-same-file", action="store_true", help="stage the file even if the very same file was staged before"
+        )
 
     def handle(self, *args, **options):
         path = Path(options["path"])
@@ -45,8 +48,13 @@ class Command(BaseCommand):
                 upload = upload_receive(actor=user, file=File(handle, name=path.name), encoding=options["encoding"])
             self.stdout.write(f"upload: {upload.pk}")
             mapping = mapping_from_saved(upload.headers, saved.mapping) if saved else upload.mapping
-            upload = upload_map_columns(actor=user, upload_id=upload.pk, mapping=mapping,
-                                        allow_same_file=options["allow_same_file"], background=False)
+            upload = upload_map_columns(
+                actor=user,
+                upload_id=upload.pk,
+                mapping=mapping,
+                allow_same_file=options["allow_same_file"],
+                background=False,
+            )
         except PermissionDenied:
             raise CommandError(f"User {user.username} may not upload files") from None
         except (ValidationError, DomainError) as exc:
@@ -62,15 +70,30 @@ class Command(BaseCommand):
             self._report(upload.pk, Path(options["report"]))
 
     def _report(self, upload_id: int, target: Path) -> None:
-        rows = (ClientRecord.objects.filter(upload_id=upload_id).order_by("source_row")
-                .values_list("source_row", "external_id", "pk", "error_count", "warning_count", "duplicate_of_id",
-                             "problems"))
+        rows = (
+            ClientRecord.objects.filter(upload_id=upload_id)
+            .order_by("source_row")
+            .values_list(
+                "source_row", "external_id", "pk", "error_count", "warning_count", "duplicate_of_id", "problems"
+            )
+        )
         with target.open("w", encoding="utf-8") as out:
             for source_row, external_id, pk, errors, warnings, duplicate_of, problems in rows.iterator(2000):
                 status = "error" if errors else "warning" if warnings else "ready"
-                out.write(json.dumps({
-                    "row": source_row, "external_id": external_id, "record": pk, "status": status,
-                    "duplicate_of": duplicate_of,
-                    "problems": [{"field": p["field"], "code": p["code"], "severity": p["severity"]} for p in problems],
-                }, ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "row": source_row,
+                            "external_id": external_id,
+                            "record": pk,
+                            "status": status,
+                            "duplicate_of": duplicate_of,
+                            "problems": [
+                                {"field": p["field"], "code": p["code"], "severity": p["severity"]} for p in problems
+                            ],
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
         self.stdout.write(f"report: {target}")

@@ -30,8 +30,11 @@ class Command(BaseCommand):
             raise CommandError(f"no user {options['username']!r}") from None
         try:
             submission = submission_start(
-                actor=actor, environment=options["environment"], atomic=not options["no_atomic"],
-                scope=Scope(upload_id=options["upload"]), confirmation=options["confirm"],
+                actor=actor,
+                environment=options["environment"],
+                atomic=not options["no_atomic"],
+                scope=Scope(upload_id=options["upload"]),
+                confirmation=options["confirm"],
                 enqueue=not options["wait"],
             )
         except PermissionDenied:
@@ -58,8 +61,17 @@ class Command(BaseCommand):
         records = ClientRecord.objects.filter(batch__submission=submission).order_by("pk")
         with open(path, "w", encoding="utf-8") as out:
             for record in records.iterator():
-                out.write(json.dumps({
-                    "id": record.pk, "local_id": str(record.uuid), "external_id": record.external_id,
-                    "status": record.status, "artu_id": str(record.artu_id) if record.artu_id else None,
-                    "messages": record.artu_messages,
-                }, ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "id": record.pk,
+                            "local_id": str(record.uuid),
+                            "external_id": record.external_id,
+                            "status": record.status,
+                            "artu_id": str(record.artu_id) if record.artu_id else None,
+                            "messages": record.artu_messages,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
