@@ -9,29 +9,10 @@ from typing import Any
 
 from django.conf import settings
 
-from onboarding.models import AV_FIELDS, ClientRecord
+from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord
 
 # The record fields `record_to_item` reads: loading only these keeps a batch's query light.
-PAYLOAD_FIELDS = (
-    "id",
-    "uuid",
-    "client_type",
-    "name",
-    "middle_name",
-    "last_name",
-    "birth_date",
-    "nationalities",
-    "scopes",
-    "external_id",
-    "metadata",
-    "rfc",
-    "curp",
-    "avi_username",
-    "cnbv_numero_cuenta",
-    "cnbv_clave_sujeto_obligado",
-    "us_scope_data",
-    *AV_FIELDS.values(),
-)
+PAYLOAD_FIELDS = ("id", "uuid", *(f for f in DATA_FIELDS if f != "scopes_override"))
 
 
 def _filled(value: Any) -> bool:

@@ -90,6 +90,18 @@ class Preview:
     batch_count: int
 
 
+def _submission_event(submission: Submission, *, actor, action: str, changes: dict[str, Any]) -> None:
+    """An audit event about the submission as a whole (in the caller's transaction)."""
+    audit_event_write(
+        actor=actor,
+        action=action,
+        submission_id=submission.pk,
+        target_type="submission",
+        target_id=str(submission.pk),
+        changes=changes,
+    )
+
+
 def _batch_count(records: int) -> int:
     size = settings.ARTU_BATCH_SIZE
     return (records + size - 1) // size
@@ -162,12 +174,10 @@ def submission_start(
         submission.record_count = len(claimed)
         submission.batch_count = submission.batches.count()
         submission.save(update_fields=["record_count", "batch_count"])
-        audit_event_write(
+        _submission_event(
+            submission,
             actor=actor,
             action=AuditAction.SUBMISSION_STARTED,
-            submission_id=submission.pk,
-            target_type="submission",
-            target_id=str(submission.pk),
             changes={
                 "environment": environment,
                 "atomic": atomic,
@@ -593,12 +603,10 @@ def submission_refresh(submission_id: int) -> Submission:
                 SubmissionStatus.FINISHED_WITH_FAILURES if not_created or waiting else SubmissionStatus.FINISHED
             )
             submission.finished_at = timezone.now()
-            audit_event_write(
+            _submission_event(
+                submission,
                 actor=None,
                 action=AuditAction.SUBMISSION_FINISHED,
-                submission_id=submission.pk,
-                target_type="submission",
-                target_id=str(submission.pk),
                 changes={
                     "status": submission.status,
                     "created": submission.created_count,
@@ -670,12 +678,10 @@ def submission_resume(*, actor, submission_id: int, enqueue: bool = True) -> Sub
         submission.status = SubmissionStatus.RUNNING
         submission.finished_at = None
         submission.save(update_fields=["status", "finished_at"])
-        audit_event_write(
+        _submission_event(
+            submission,
             actor=actor,
             action=AuditAction.SUBMISSION_STARTED,
-            submission_id=submission.pk,
-            target_type="submission",
-            target_id=str(submission.pk),
             changes={"resumed": True, "batches": len(reopened)},
         )
         if enqueue:
@@ -751,12 +757,10 @@ def submission_results_export(*, actor, submission: Submission) -> list[list[str
             ]
         )
     with transaction.atomic(durable=True):
-        audit_event_write(
+        _submission_event(
+            submission,
             actor=actor,
             action=AuditAction.EXPORT,
-            submission_id=submission.pk,
-            target_type="submission",
-            target_id=str(submission.pk),
             changes={"what": "submission_results", "rows": len(rows) - 1, "format": "csv"},
         )
     return rows
