@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
@@ -40,6 +40,12 @@ from onboarding.services.review import (
 )
 from onboarding.validation import FIELD_LABELS, Problem, Severity
 
+# The queue's type column: the short name (the record page and the forms keep the full one).
+SHORT_TYPE_LABELS = {
+    ClientType.INDIVIDUAL: pgettext_lazy("client type, short", "Individual"),
+    ClientType.COMPANY: pgettext_lazy("client type, short", "Company"),
+    ClientType.TRUST: pgettext_lazy("client type, short", "Trust"),
+}
 ROW_COLUMNS = 14  # checkbox + cells + status, problems, people, staged, actions: the colspan of an inline form row
 MONO_CELLS = ("rfc", "curp", "external_id", "nationalities")
 
@@ -84,7 +90,7 @@ class RowKit:
             for name in EDITABLE_CELLS
         ]
         self.status_labels = {value: str(label) for value, label in RecordStatus.choices}
-        self.type_labels = {value: str(label) for value, label in ClientType.choices}
+        self.type_labels = {value: str(label) for value, label in SHORT_TYPE_LABELS.items()}
         self.reject_labels = {value: str(label) for value, label in RejectReason.choices}
         self.next = urlencode({"next": request.get_full_path()})
 

@@ -146,6 +146,20 @@ def test_queue_cells_escape_what_they_show(client_as, oficial, staged):
     assert re.search(rf'<td id="cell-{record.pk}-name" class="cell cell-error">', html)
 
 
+@pytest.mark.parametrize(
+    ("language", "shown", "not_shown"),
+    [("en", ">Individual<", "Individual (persona física)"), ("es-mx", ">Persona física<", "Individual")],
+)
+def test_queue_names_the_type_briefly_in_the_users_language(client_as, oficial, staged, language, shown, not_shown):
+    staged(client_type="individual")
+    client = client_as(oficial)
+    client.cookies["django_language"] = language
+    row = re.search(
+        r'<tr id="record-\d+" class="review-row.*?</tr>', client.get(reverse("review:queue")).text, re.S
+    ).group(0)
+    assert shown in row and not_shown not in row
+
+
 def test_queue_of_an_empty_table_counts_zero(client_as, oficial):
     html = client_as(oficial).get(reverse("review:queue")).content.decode()
     assert count_of(html, "in_review") == count_of(html, "approved") == 0 and "review-row" not in html
