@@ -89,6 +89,10 @@ class AuditVerification(models.Model):
     events_checked = models.PositiveBigIntegerField()
     first_bad_seq = models.PositiveBigIntegerField(null=True, blank=True)
     detail = models.TextField(blank=True)
+    # The last event of an intact chain and its hash: written down elsewhere, they are an anchor that
+    # `verify_audit --anchor SEQ:HASH` checks later (a history rewritten up to it cannot keep that hash).
+    head_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    head_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-ran_at"]

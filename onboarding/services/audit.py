@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +163,7 @@ class ChainProblem(models.TextChoices):
     BROKEN_LINK = "broken_link", _("broken link")
     HASH_MISMATCH = "hash_mismatch", _("hash mismatch")
     UNREGISTERED = "unregistered", _("event added outside the audit writer")
+    ANCHOR_MISMATCH = "anchor_mismatch", _("history rewritten since the anchor was taken")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +173,17 @@ class ChainReport:
     first_bad_seq: int | None = None
     detail: str = ""
     problem: str = ""
+    head_seq: int | None = None
+    head_hash: str = ""
 
 
-def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
-    """Walk the chain in order; report the first event whose hash, link or sequence does not match."""
+def audit_chain_verify(*, chunk_size: int = 5000, anchors: Mapping[int, str] | None = None) -> ChainReport:
+    """Walk the chain in order; report the first event whose hash, link or sequence does not match.
+
+    `anchors` ({seq: hash}, taken from earlier verifications and kept outside the database) catch what the chain
+    alone cannot: someone with write access who edits an event and then recomputes every hash after it.
+    """
+    anchors = anchors or {}
     prev, expected_seq, checked = GENESIS_HASH, 1, 0
     qs = AuditEvent.objects.order_by("seq")
     for event in qs.iterator(chunk_size=chunk_size):
@@ -189,8 +197,17 @@ def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
         if event_hash(event) != event.hash:
             detail = f"event #{event.seq} was changed after it was written"
             return ChainReport(False, checked, event.seq, detail, ChainProblem.HASH_MISMATCH)
+        if event.seq in anchors and anchors[event.seq] != event.hash:
+            detail = (
+                f"event #{event.seq} no longer has the hash of the anchor ({anchors[event.seq][:12]}…): "
+                "events up to it were changed and the chain recomputed"
+            )
+            return ChainReport(False, checked, event.seq, detail, ChainProblem.ANCHOR_MISMATCH)
         prev, expected_seq = event.hash, expected_seq + 1
     last = expected_seq - 1
+    if beyond := [seq for seq in sorted(anchors) if seq > last]:
+        detail = f"event #{beyond[0]}, anchored earlier, is missing: the chain ends at #{last}"
+        return ChainReport(False, checked, beyond[0], detail, ChainProblem.GAP)
     head = AuditChainHead.objects.filter(pk=1).first()
     if head and head.last_seq > last:
         detail = f"the chain ends early: events after #{last} are missing"
@@ -202,18 +219,26 @@ def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
     if head and head.last_hash != prev:
         detail = f"event #{last} does not match the chain head"
         return ChainReport(False, checked, last, detail, ChainProblem.HASH_MISMATCH)
-    return ChainReport(True, checked)
+    return ChainReport(True, checked, head_seq=last or None, head_hash=prev if last else "")
 
 
-def audit_chain_verify_and_record(*, actor=None) -> ChainReport:
+def audit_chain_verify_and_record(*, actor=None, anchors: Mapping[int, str] | None = None) -> ChainReport:
     """Verify the chain and store the outcome (itself an audited event)."""
-    report = audit_chain_verify()
+    report = audit_chain_verify(anchors=anchors)
     with transaction.atomic(durable=True):
         AuditVerification.objects.create(
-            ok=report.ok, events_checked=report.events_checked, first_bad_seq=report.first_bad_seq, detail=report.detail
+            ok=report.ok,
+            events_checked=report.events_checked,
+            first_bad_seq=report.first_bad_seq,
+            detail=report.detail,
+            head_seq=report.head_seq,
+            head_hash=report.head_hash,
         )
         if report.ok:
-            audit_event_write(actor=actor, action=AuditAction.AUDIT_VERIFIED, changes={"events": report.events_checked})
+            changes = {"events": report.events_checked, "head_seq": report.head_seq, "head_hash": report.head_hash}
+            if anchors:
+                changes["anchors"] = sorted(anchors)
+            audit_event_write(actor=actor, action=AuditAction.AUDIT_VERIFIED, changes=changes)
     return report
 
 

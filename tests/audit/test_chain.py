@@ -142,3 +142,64 @@ def test_the_postgresql_trigger_refuses_orm_updates_and_deletes_too():
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(seq=1).delete()
     assert audit_chain_verify().ok
+
+
+def anchor_from(output: str) -> str:
+    """The SEQ:HASH an intact run prints on its `head:` line."""
+    return next(line.split(": ", 1)[1] for line in output.splitlines() if line.startswith("head: "))
+
+
+def run_verify(*args) -> str:
+    out = StringIO()
+    call_command("verify_audit", *args, stdout=out)
+    return out.getvalue()
+
+
+def rewrite_history_from(seq: int, reason: str) -> None:
+    """What an intruder with write access and the hashing code would do: edit one event, then recompute the hash
+    and link of every event after it and move the chain head, so that the chain is consistent again."""
+    prev = AuditEvent.objects.get(seq=seq - 1).hash
+    for event in AuditEvent.objects.filter(seq__gte=seq).order_by("seq"):
+        if event.seq == seq:
+            event.reason = reason
+        event.prev_hash = prev
+        event.hash = prev = event_hash(event)
+        tamper(
+            "UPDATE onboarding_auditevent SET reason = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+            [event.reason, event.prev_hash, event.hash, event.seq],
+        )
+    tamper("UPDATE onboarding_auditchainhead SET last_hash = %s WHERE id = 1", [prev])
+
+
+def test_an_intact_run_prints_an_anchor_that_a_later_run_checks(chain, capturista):
+    anchor = anchor_from(run_verify())
+    assert anchor.split(":")[0] == str(chain[-1])
+    assert AuditVerification.objects.get().head_hash == anchor.split(":")[1]
+    write(capturista, reason="later work")  # the chain grows; the anchor still holds
+    out = run_verify("--anchor", anchor)
+    assert "intact" in out and "1 anchor(s) match" in out
+
+
+def test_a_rewritten_and_recomputed_history_passes_the_chain_but_not_its_anchor(chain):
+    anchor = anchor_from(run_verify())
+    rewrite_history_from(chain[2], "nothing happened")
+    assert "intact" in run_verify()  # the chain alone cannot tell
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", "--anchor", anchor, stdout=StringIO())
+    assert failure.value.returncode == 1
+    assert f"#{chain[-1]} (history rewritten since the anchor was taken)" in str(failure.value)
+    assert not AuditVerification.objects.order_by("-pk").first().ok
+
+
+def test_an_anchor_beyond_the_end_of_the_chain_is_reported_missing(chain):
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", "--anchor", f"{chain[-1] + 50}:{'a' * 64}", stdout=StringIO())
+    assert f"#{chain[-1] + 50} (event missing)" in str(failure.value)
+
+
+@pytest.mark.parametrize("anchor", ["12", "x:abc", f"0:{'a' * 64}", f"5:{'a' * 63}", f"5:{'g' * 64}"])
+def test_a_malformed_anchor_is_refused_before_anything_is_read(chain, anchor):
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", "--anchor", anchor, stdout=StringIO())
+    assert failure.value.returncode == 2 and "expected SEQ:HASH" in str(failure.value)
+    assert not AuditVerification.objects.exists()

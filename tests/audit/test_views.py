@@ -206,7 +206,11 @@ def test_an_auditor_runs_the_verification_from_the_page(client_as, auditor):
     assert run.ok and run.events_checked == last_seq() - 1
     event = AuditEvent.objects.get(action=AuditAction.AUDIT_VERIFIED)
     assert event.actor == auditor
-    assert "The audit chain is intact." in client_as(auditor).get(reverse("audit:log")).content.decode()
+    html = client_as(auditor).get(reverse("audit:log")).content.decode()
+    assert "The audit chain is intact." in html
+    # The anchor to keep outside the system: the last event checked and its hash.
+    checked = AuditEvent.objects.get(seq=run.events_checked)
+    assert f"{checked.seq}:{checked.hash}" in html and run.head_hash == checked.hash
 
 
 def test_verification_with_htmx_swaps_the_status_and_reports_a_broken_chain(client_as, auditor, capturista):

@@ -1,16 +1,40 @@
+import re
+
 from django.core.management.base import BaseCommand, CommandError
 
 from onboarding.services.audit import ChainProblem, audit_chain_verify_and_record
+
+ANCHOR = re.compile(r"^#?(?P<seq>[1-9][0-9]*):(?P<hash>[0-9a-f]{64})$")
 
 
 class Command(BaseCommand):
     help = (
         "Walk the audit chain from the first event; exit 0 when intact, otherwise non-zero naming the first event "
-        "that does not match. Every run is recorded and shown to auditors on the audit log page."
+        "that does not match. Every run is recorded and shown to auditors on the audit log page. An intact run "
+        "prints the chain's head (SEQ:HASH); kept outside the database and passed back with --anchor, it proves "
+        "that nothing up to that event was rewritten since."
     )
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--anchor",
+            action="append",
+            default=[],
+            metavar="SEQ:HASH",
+            help="an event number and the hash an earlier run printed for it (repeatable)",
+        )
+
     def handle(self, *args, **options) -> None:
-        report = audit_chain_verify_and_record()
+        anchors = {}
+        for text in options["anchor"]:
+            if not (match := ANCHOR.match(text.strip().lower())):
+                raise CommandError(
+                    f"--anchor {text!r}: expected SEQ:HASH, an event number and its 64-character hash as an earlier "
+                    "run printed them",
+                    returncode=2,
+                )
+            anchors[int(match["seq"])] = match["hash"]
+        report = audit_chain_verify_and_record(anchors=anchors)
         if not report.ok:
             why = ChainProblem(report.problem).label if report.problem in ChainProblem.values else report.problem
             raise CommandError(
@@ -18,4 +42,12 @@ class Command(BaseCommand):
                 f"{report.events_checked} events read",
                 returncode=1,
             )
-        self.stdout.write(self.style.SUCCESS(f"audit chain intact: {report.events_checked} events verified"))
+        anchored = f"; {len(anchors)} anchor(s) match" if anchors else ""
+        self.stdout.write(self.style.SUCCESS(f"audit chain intact: {report.events_checked} events verified{anchored}"))
+        if report.head_seq:
+            anchor = f"{report.head_seq}:{report.head_hash}"
+            self.stdout.write(f"head: {anchor}")
+            self.stdout.write(
+                f"Keep this line outside the database; `manage.py verify_audit --anchor {anchor}` shows later "
+                f"that no event up to #{report.head_seq} was rewritten."
+            )
