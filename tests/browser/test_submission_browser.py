@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from django.db import connection
 
 from onboarding.models import ClientRecord, RecordStatus, Submission
 from onboarding.services.submissions import submission_run
@@ -10,6 +11,14 @@ from tests.factories import ClientRecordFactory
 from tests.fixtures_browser import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def run_in_thread(submission_id: int) -> None:
+    """What the task worker does, in a thread of its own that closes its database connection when done."""
+    try:
+        submission_run(submission_id, concurrency=2)
+    finally:
+        connection.close()
 
 
 def test_officer_submits_and_watches_progress(page, sign_in, oficial, artu, settings):
@@ -26,7 +35,7 @@ def test_officer_submits_and_watches_progress(page, sign_in, oficial, artu, sett
     submission = Submission.objects.get()
     assert submission.batch_count == 2 and not submission.atomic
     # What the task worker does, here in a thread while the page polls.
-    worker = threading.Thread(target=submission_run, args=(submission.pk,), kwargs={"concurrency": 2})
+    worker = threading.Thread(target=run_in_thread, args=(submission.pk,))
     worker.start()
     worker.join(30)
     page.wait_for_selector("#progress:not([hx-get])", timeout=15_000)
