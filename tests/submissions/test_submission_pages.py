@@ -171,6 +171,7 @@ def test_submit_clients_command_refuses_users_without_the_permission(roles):
         call_command("submit_clients", "--as", clerk.username)
 
 
+@pytest.mark.django_db  # the user fixture is asked for by name, which pytest-django cannot see
 @pytest.mark.parametrize(("role", "linked"), [("auditor", True), ("oficial", True), ("capturista", False)])
 def test_the_navigation_links_submissions_for_whoever_may_read_them(request, client_as, role, linked):
     client = client_as(request.getfixturevalue(role))
