@@ -160,6 +160,13 @@ def test_queue_names_the_type_briefly_in_the_users_language(client_as, oficial, 
     assert shown in row and not_shown not in row
 
 
+def test_queue_names_the_duplicated_field_by_its_label(client_as, oficial, staged, settings):
+    settings.LANGUAGE_CODE = "en"
+    staged(duplicate_field="external_id")
+    html = " ".join(client_as(oficial).get(reverse("review:queue")).text.split())
+    assert "Possible duplicate · external id" in html and "· external_id" not in html
+
+
 def test_queue_of_an_empty_table_counts_zero(client_as, oficial):
     html = client_as(oficial).get(reverse("review:queue")).content.decode()
     assert count_of(html, "in_review") == count_of(html, "approved") == 0 and "review-row" not in html
