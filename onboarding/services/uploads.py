@@ -44,6 +44,11 @@ ACTIVE = (UploadStatus.QUEUED, UploadStatus.STAGING, UploadStatus.STAGED)
 # -- receive -----------------------------------------------------------------------------------------------------
 
 
+def megabytes(size: int, *, decimals: int = 0) -> str:
+    """A size in MB as file browsers count them (1 MB = 1,048,576 bytes): the 52,428,800-byte limit is "50"."""
+    return f"{size / 1024**2:,.{decimals}f}"
+
+
 def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
     """Store a file and read its shape (format, encoding, delimiter, headers, rows); suggest or apply a mapping.
 
@@ -58,8 +63,8 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
         raise refuse(
             "too_large",
             _("The file is %(size)s MB; the most one upload may have is %(limit)s MB. Split it into smaller files."),
-            size=f"{file.size / 1e6:,.1f}",
-            limit=f"{settings.UPLOAD_MAX_BYTES / 1e6:,.0f}",
+            size=megabytes(file.size, decimals=1),
+            limit=megabytes(settings.UPLOAD_MAX_BYTES),
         )
     digest = hashlib.sha256()
     for chunk in file.chunks():

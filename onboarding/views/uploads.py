@@ -23,6 +23,7 @@ from onboarding.imports.mapping import mapping_check, target_choices
 from onboarding.models import Upload, UploadStatus
 from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
 from onboarding.services.uploads import (
+    megabytes,
     upload_columns,
     upload_get,
     upload_list,
@@ -98,7 +99,7 @@ def _facts(upload: Upload) -> dict:
 
 def _limits() -> dict:
     return {
-        "max_mb": f"{settings.UPLOAD_MAX_BYTES / 1e6:,.0f}",
+        "max_mb": megabytes(settings.UPLOAD_MAX_BYTES),
         "max_rows": f"{settings.UPLOAD_MAX_ROWS:,}",
         "sync_rows": f"{settings.UPLOAD_SYNC_MAX_ROWS:,}",
     }

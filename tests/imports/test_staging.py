@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.utils import translation
 from django_tasks_db.models import DBTaskResult
@@ -283,6 +284,15 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_stored(capturista, s
         upload_receive(actor=capturista, file=uploaded(csv_bytes([person(0), person(1)])))
     assert caught.value.code == "too_large"
     assert not Upload.objects.exists() and not media_root.exists()
+
+
+def test_the_size_refusal_counts_megabytes_as_file_browsers_do(capturista, settings, media_root):
+    settings.UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+    big = SimpleUploadedFile("clientes.csv", b"a" * (settings.UPLOAD_MAX_BYTES + 300 * 1024), "text/csv")
+    with pytest.raises(ValidationError) as caught:
+        upload_receive(actor=capturista, file=big)
+    message = " ".join(caught.value.messages)
+    assert "50.3 MB" in message and " 50 MB." in message
 
 
 def test_a_file_over_the_row_limit_is_refused(capturista, settings):

@@ -29,7 +29,7 @@ def mapping_data(upload: Upload, **changes) -> dict:
 
 
 def test_the_upload_page_shows_the_limits_from_settings(client_as, capturista, settings):
-    settings.UPLOAD_MAX_BYTES = 20_000_000
+    settings.UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # "20 MB" as a file browser shows it
     settings.UPLOAD_MAX_ROWS = 12_345
     response = client_as(capturista).get(reverse("uploads:list"))
     assert response.status_code == 200
