@@ -3,7 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onboarding.models import AV_FIELDS, ClientRecord
+from onboarding import validation
+from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord
 from onboarding.validation import (
     FIELD_LABELS,
     KNOWN_SCOPES,
@@ -16,15 +17,8 @@ from onboarding.validation import (
 )
 
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
-TEXT_FIELDS = (
-    "name",
-    "middle_name",
-    "last_name",
-    "external_id",
-    "avi_username",
-    "cnbv_numero_cuenta",
-    "cnbv_clave_sujeto_obligado",
-)
+# Free text, tidied here; the identifiers and nationalities have cleaners of their own.
+TEXT_FIELDS = tuple(f for f in validation.TEXT_FIELDS if f not in ("rfc", "curp", "nationalities"))
 
 
 class OptionalJSONField(forms.JSONField):
@@ -94,25 +88,7 @@ class ClientRecordForm(forms.ModelForm):
 
     class Meta:
         model = ClientRecord
-        fields = (
-            "client_type",
-            "name",
-            "middle_name",
-            "last_name",
-            "birth_date",
-            "nationalities",
-            "external_id",
-            "rfc",
-            "curp",
-            *AV_FIELDS.values(),
-            "avi_username",
-            "cnbv_numero_cuenta",
-            "cnbv_clave_sujeto_obligado",
-            "scopes_override",
-            "scopes",
-            "metadata",
-            "us_scope_data",
-        )
+        fields = DATA_FIELDS  # drawn in groups by `grouped_fields`, not in this order
         widgets = {
             "client_type": forms.RadioSelect,
             "nationalities": forms.TextInput(attrs={"placeholder": "MX", "class": "mono"}),

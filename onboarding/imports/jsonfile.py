@@ -7,7 +7,7 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from onboarding.imports.tables import FileInfo, clean_headers, refuse, row_limit_error
+from onboarding.imports.tables import FileInfo, clean_headers, refuse, row_limit_error, undecodable_error
 from onboarding.imports.textfiles import detect_encoding, text_stream
 from onboarding.models import UploadFormat
 
@@ -131,15 +131,7 @@ def inspect_json(fileobj: IO[bytes], head: bytes, encoding: str, max_rows: int) 
                 if count > max_rows:
                     raise row_limit_error(max_rows)
     except UnicodeDecodeError as exc:
-        raise refuse(
-            "undecodable",
-            _(
-                "The file cannot be read as %(encoding)s (byte %(position)s). Save it as "
-                "“CSV UTF-8” and upload it again, or choose its encoding."
-            ),
-            encoding=encoding,
-            position=exc.start,
-        ) from None
+        raise undecodable_error(encoding, exc.start) from None
     if count == 0:
         raise refuse("no_rows", _("The file has no data rows under its header."))
     return FileInfo(UploadFormat.JSON, clean_headers(list(headers)), 0, count, encoding=encoding)

@@ -85,6 +85,18 @@ def clean_headers(cells: list) -> list[str]:
     return headers
 
 
+def undecodable_error(encoding: str, position: int) -> ValidationError:
+    return refuse(
+        "undecodable",
+        _(
+            "The file cannot be read as %(encoding)s (byte %(position)s). Save it as "
+            "“CSV UTF-8” and upload it again, or choose its encoding."
+        ),
+        encoding=encoding,
+        position=position,
+    )
+
+
 def row_limit_error(limit: int) -> ValidationError:
     return refuse(
         "too_many_rows",

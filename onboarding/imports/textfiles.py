@@ -22,6 +22,7 @@ from onboarding.imports.tables import (
     is_blank,
     refuse,
     row_limit_error,
+    undecodable_error,
 )
 from onboarding.models import UploadFormat
 
@@ -137,15 +138,7 @@ def inspect_csv(fileobj: IO[bytes], head: bytes, encoding: str, max_rows: int) -
             if not forced and encoding == "utf-8" and _decodes(fileobj, "cp1252"):
                 encoding = "cp1252"
                 continue
-            raise refuse(
-                "undecodable",
-                _(
-                    "The file cannot be read as %(encoding)s (byte %(position)s). Save it as "
-                    "“CSV UTF-8” and upload it again, or choose its encoding."
-                ),
-                encoding=encoding,
-                position=exc.start,
-            ) from None
+            raise undecodable_error(encoding, exc.start) from None
 
 
 def _decodes(fileobj: IO[bytes], encoding: str) -> bool:

@@ -17,6 +17,7 @@ from onboarding.middleware import current_request_context
 from onboarding.models import AuditAction, AuditChainHead, AuditEvent, AuditVerification
 from onboarding.permissions import PERM_VIEW_AUDIT
 from onboarding.services.bulk import rows_insert
+from onboarding.validation import FORMULA_PREFIXES
 
 GENESIS_HASH = "0" * 64
 # Fields covered by each event's hash, in a fixed order; changing this list breaks old chains.
@@ -242,14 +243,10 @@ def audit_chain_verify_and_record(*, actor=None, anchors: Mapping[int, str] | No
     return report
 
 
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_safe(value: Any) -> str:
     """The cell as text, with a leading quote when a spreadsheet would read it as a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def audit_export_csv(*, actor, events: QuerySet[AuditEvent], filters: dict[str, Any]) -> Iterator[list[str]]:
