@@ -92,9 +92,6 @@ class RowKit:
         self.status_labels = {value: str(label) for value, label in RecordStatus.choices}
         self.type_labels = {value: str(label) for value, label in SHORT_TYPE_LABELS.items()}
         self.reject_labels = {value: str(label) for value, label in RejectReason.choices}
-        self.field_labels = {
-            f.name: str(f.verbose_name) for f in ClientRecord._meta.get_fields() if hasattr(f, "verbose_name")
-        }
         self.next = urlencode({"next": request.get_full_path()})
 
     def decorate(self, record: ClientRecord, errors=(), stale=None, close_form=False) -> ClientRecord:
@@ -111,7 +108,7 @@ class RowKit:
         record.editable = self.can_change and record.status in EDITABLE_STATUSES
         record.status_label = self.status_labels.get(record.status, record.status)
         record.reject_label = self.reject_labels.get(record.reject_reason, record.reject_reason)
-        record.duplicate_label = self.field_labels.get(record.duplicate_field, record.duplicate_field)
+        record.duplicate_label = FIELD_LABELS.get(record.duplicate_field, record.duplicate_field)
         record.next = self.next
         cells = "".join(self._cell(record, pk, c, by_field.get(c["field"], ())) for c in self.columns)
         record.cells = mark_safe(cells)  # noqa: S308 - _cell escapes every value it puts in

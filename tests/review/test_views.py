@@ -164,7 +164,7 @@ def test_queue_names_the_duplicated_field_by_its_label(client_as, oficial, stage
     settings.LANGUAGE_CODE = "en"
     staged(duplicate_field="external_id")
     html = " ".join(client_as(oficial).get(reverse("review:queue")).text.split())
-    assert "Possible duplicate · external id" in html and "· external_id" not in html
+    assert "Possible duplicate · External id" in html and "· external_id" not in html
 
 
 def test_queue_of_an_empty_table_counts_zero(client_as, oficial):
