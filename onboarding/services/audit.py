@@ -50,10 +50,15 @@ _CANONICAL_JSON = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensur
 _JSON_SCALARS = frozenset({str, int, bool, type(None)})
 
 
+def _plain(value: Any) -> bool:
+    return type(value) in _JSON_SCALARS or type(value) is list and all(type(v) in _JSON_SCALARS for v in value)
+
+
 def json_safe(value: Any) -> Any:
     """Round-trip through JSON so what is hashed equals what the database gives back."""
-    if type(value) is dict and all(type(k) is str and type(v) in _JSON_SCALARS for k, v in value.items()):
-        return dict(value)  # text keys, plain values (most events): already what the round trip would give
+    if type(value) is dict and all(type(k) is str and _plain(v) for k, v in value.items()):
+        # Text keys, plain values or lists of them (most events): already what the round trip would give.
+        return {k: list(v) if type(v) is list else v for k, v in value.items()}
     return json.loads(_SAFE_JSON.encode(value))
 
 

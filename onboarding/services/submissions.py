@@ -225,29 +225,54 @@ def _claimable(submission_id: int):
     )
 
 
+_claim_lock = threading.Lock()
+
+
 def _batch_claim(submission_id: int) -> tuple[SubmissionBatch, bool] | None:
     """Take one batch for this worker. Returns it and whether Artu may already hold some of its records."""
-    for batch in _claimable(submission_id).order_by("index")[:20]:
-        previous = batch.state
-        with _writing():
-            taken = (
-                _claimable(submission_id)
-                .filter(pk=batch.pk, state=previous)
-                .update(state=BatchState.SENDING, claimed_at=timezone.now())
-            )
-        if taken:
-            batch.refresh_from_db()
-            # A batch left mid-flight (sending) or after an ambiguous answer may have reached Artu.
-            return batch, previous in (BatchState.SENDING, BatchState.RECONCILING) or batch.attempts > 0 and (
-                previous != BatchState.RETRY_WAIT
-            )
+    # This process's threads take turns (no race among them for the same batch); other processes are kept out by
+    # the conditional update, which also checks that nothing changed since the batch was read.
+    with _claim_lock:
+        candidates = _claimable(submission_id).select_related("submission").order_by("index")[:20]
+        for batch in candidates:
+            previous, now = batch.state, timezone.now()
+            with _writing():
+                taken = (
+                    _claimable(submission_id)
+                    .filter(pk=batch.pk, state=previous, attempts=batch.attempts)
+                    .update(state=BatchState.SENDING, claimed_at=now)
+                )
+            if taken:
+                batch.state, batch.claimed_at = BatchState.SENDING, now
+                # A batch left mid-flight (sending) or after an ambiguous answer may have reached Artu.
+                return batch, previous in (BatchState.SENDING, BatchState.RECONCILING) or batch.attempts > 0 and (
+                    previous != BatchState.RETRY_WAIT
+                )
     return None
 
 
-def _waiting_records(batch: SubmissionBatch) -> list[ClientRecord]:
-    return list(
-        ClientRecord.objects.filter(batch=batch, status=RecordStatus.SUBMITTING).only(*PAYLOAD_FIELDS).order_by("pk")
-    )
+OUTCOME_FIELDS = ("status", "artu_id", "artu_created_at", "artu_environment", "artu_response", "artu_messages")
+REFUSED_FIELDS = ("status", "artu_messages")
+
+
+class Waiting:
+    """A record waiting in a batch: the fields its Artu item is built from, then its outcome. Lighter than a
+    model instance, which matters at 250 records a batch."""
+
+    __slots__ = (*PAYLOAD_FIELDS, *OUTCOME_FIELDS)
+
+    def __init__(self, values) -> None:
+        for name, value in zip(PAYLOAD_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+def _waiting_records(batch: SubmissionBatch) -> list[Waiting]:
+    rows = ClientRecord.objects.filter(batch=batch, status=RecordStatus.SUBMITTING).order_by("pk")
+    return [Waiting(values) for values in rows.values_list(*PAYLOAD_FIELDS)]
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
@@ -257,7 +282,7 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def _record_created_fields(record: ClientRecord, client: dict[str, Any], environment: str) -> dict[str, Any]:
+def _record_created_fields(record: Waiting, client: dict[str, Any], environment: str) -> dict[str, Any]:
     created = client.get("createdAt")
     record.status = RecordStatus.SUBMITTED
     record.artu_id = client.get("id")
@@ -269,7 +294,7 @@ def _record_created_fields(record: ClientRecord, client: dict[str, Any], environ
         "artu_id": str(record.artu_id),
         "artu_created_at": created,
         "environment": environment,
-        "status": [RecordStatus.SUBMITTING, RecordStatus.SUBMITTED],
+        "status": [str(RecordStatus.SUBMITTING), str(RecordStatus.SUBMITTED)],
     }
 
 
@@ -277,13 +302,9 @@ def _issues_as_messages(issues) -> list[dict[str, Any]]:
     return [{"message": i.message, "path": i.path, "code": i.code} for i in issues]
 
 
-OUTCOME_FIELDS = ("status", "artu_id", "artu_created_at", "artu_environment", "artu_response", "artu_messages")
-REFUSED_FIELDS = ("status", "artu_messages")
-
-
 def _write_outcome(
     batch: SubmissionBatch,
-    loaded: list[ClientRecord],
+    loaded: list[Waiting],
     *,
     created: dict[int, dict],
     failed: dict[int, list],
@@ -292,66 +313,73 @@ def _write_outcome(
     summary: dict[str, Any],
     response: Any = None,
     error: str = "",
+    attempts: int | None = None,
 ) -> None:
-    """One transaction: the records' new state, the batch's, the submission's counters and every audit event."""
+    """One transaction: the records' new state, the batch's, the submission's counters and every audit event.
+
+    Everything that does not depend on the database's state is built before the write transaction starts, so
+    the writer (one at a time on SQLite; the audit chain's head on PostgreSQL) is held only for the writes."""
     submission = batch.submission
+    by_pk = {r.pk: r for r in loaded}
+    events = [
+        EventSpec(
+            action=AuditAction.BATCH_RESULT,
+            submission_id=submission.pk,
+            target_type="batch",
+            target_id=str(batch.pk),
+            changes=summary,
+        )
+    ]
+    for pk, client in created.items():
+        changes = _record_created_fields(by_pk[pk], client, submission.environment)
+        events.append(
+            EventSpec(action=AuditAction.RECORD_SUBMITTED, record_id=pk, submission_id=submission.pk, changes=changes)
+        )
+    # Refused: failed, to be corrected. Not created but not refused (atomic sibling, key refused): approved
+    # again, claimable, and still listed in this submission's results.
+    for outcome, status in ((failed, RecordStatus.FAILED), (returned, RecordStatus.APPROVED)):
+        for pk, messages in outcome.items():
+            record = by_pk[pk]
+            record.status, record.artu_messages = status, messages
+            events.append(
+                EventSpec(
+                    action=AuditAction.RECORD_SUBMISSION_FAILED,
+                    record_id=pk,
+                    submission_id=submission.pk,
+                    changes={"status": [str(RecordStatus.SUBMITTING), str(status)], "messages": messages},
+                )
+            )
+    # Created records take Artu's answer; the others only their status and messages (nothing else loaded).
+    updates = (
+        objects_update(ClientRecord, [by_pk[pk] for pk in created], OUTCOME_FIELDS),
+        objects_update(ClientRecord, [by_pk[pk] for pk in (*failed, *returned)], REFUSED_FIELDS),
+    )
+    batch_fields = {
+        "state": state,
+        "response": json_safe(response),
+        "last_error": error[:2000],
+        **({} if attempts is None else {"attempts": attempts}),
+    }
     with _writing():
-        # Only records still waiting in this batch change (locked); the loaded objects carry the new values.
+        # Only records still waiting in this batch change (locked): another worker may have settled some.
         still_waiting = set(
             ClientRecord.objects.select_for_update()
             .filter(pk__in=[*created, *failed, *returned], batch=batch, status=RecordStatus.SUBMITTING)
             .values_list("pk", flat=True)
         )
-        records = {r.pk: r for r in loaded if r.pk in still_waiting}
-        events = [
-            EventSpec(
-                action=AuditAction.BATCH_RESULT,
-                submission_id=submission.pk,
-                target_type="batch",
-                target_id=str(batch.pk),
-                changes=json_safe(summary),
-            )
-        ]
-        for pk, client in created.items():
-            if record := records.get(pk):
-                changes = _record_created_fields(record, client, submission.environment)
-                events.append(
-                    EventSpec(
-                        action=AuditAction.RECORD_SUBMITTED,
-                        record_id=pk,
-                        submission_id=submission.pk,
-                        changes=json_safe(changes),
-                    )
-                )
-        # Refused: failed, to be corrected. Not created but not refused (atomic sibling, key refused): approved
-        # again, claimable, and still listed in this submission's results.
-        for outcome, status in ((failed, RecordStatus.FAILED), (returned, RecordStatus.APPROVED)):
-            for pk, messages in outcome.items():
-                if record := records.get(pk):
-                    record.status, record.artu_messages = status, messages
-                    events.append(
-                        EventSpec(
-                            action=AuditAction.RECORD_SUBMISSION_FAILED,
-                            record_id=pk,
-                            submission_id=submission.pk,
-                            changes={"status": [RecordStatus.SUBMITTING, status], "messages": messages},
-                        )
-                    )
-        # Created records take Artu's answer; the others only their status and messages (nothing else loaded).
-        objects_update(ClientRecord, [records[pk] for pk in created if pk in records], OUTCOME_FIELDS)
-        objects_update(ClientRecord, [r for pk, r in records.items() if pk not in created], REFUSED_FIELDS)
-        n_created = sum(1 for pk in created if pk in records)
-        n_failed = sum(1 for pk in failed if pk in records)
+        for update in updates:
+            update.run(only=still_waiting)
+        now = timezone.now()
         SubmissionBatch.objects.filter(pk=batch.pk).update(
-            state=state,
-            response=json_safe(response),
-            last_error=error[:2000],
-            created_count=F("created_count") + n_created,
-            failed_count=F("failed_count") + n_failed,
-            claimed_at=timezone.now(),
-            updated_at=timezone.now(),
+            **batch_fields,
+            created_count=F("created_count") + sum(1 for pk in created if pk in still_waiting),
+            failed_count=F("failed_count") + sum(1 for pk in failed if pk in still_waiting),
+            claimed_at=now,
+            updated_at=now,
         )
-        audit_events_write(actor=None, events=events)
+        audit_events_write(
+            actor=None, events=[e for e in events if e.record_id is None or e.record_id in still_waiting]
+        )
 
 
 def _set_state(batch: SubmissionBatch, state: str, *, error: str = "", delay: float = 0.0, attempts=None) -> None:
@@ -367,7 +395,7 @@ def _set_state(batch: SubmissionBatch, state: str, *, error: str = "", delay: fl
         SubmissionBatch.objects.filter(pk=batch.pk).update(**fields)
 
 
-def _lookup(client: ArtuClient, record: ClientRecord, environment: str) -> dict[str, Any] | None:
+def _lookup(client: ArtuClient, record: Waiting, environment: str) -> dict[str, Any] | None:
     """One record's client at Artu by its own UUID; transient errors are retried here, with backoff."""
     key = settings.ARTU_RECORD_METADATA_KEY
     for attempt in range(1, settings.ARTU_MAX_ATTEMPTS + 1):
@@ -381,7 +409,7 @@ def _lookup(client: ArtuClient, record: ClientRecord, environment: str) -> dict[
     return None
 
 
-def _reconcile(client: ArtuClient, batch: SubmissionBatch, records: list[ClientRecord]) -> list[ClientRecord]:
+def _reconcile(client: ArtuClient, batch: SubmissionBatch, records: list[Waiting]) -> list[Waiting]:
     """Look every waiting record up at Artu by its own UUID; store the found ones, return the others."""
     found: dict[int, dict] = {}
     try:
@@ -402,9 +430,7 @@ def _reconcile(client: ArtuClient, batch: SubmissionBatch, records: list[ClientR
     return [r for r in records if r.pk not in found]
 
 
-def _apply_result(
-    batch: SubmissionBatch, records: list[ClientRecord], result: BatchResult, attempt: int
-) -> list[ClientRecord]:
+def _apply_result(batch: SubmissionBatch, records: list[Waiting], result: BatchResult, attempt: int) -> list[Waiting]:
     """Store created and failed items; return the records whose fate the answer leaves unknown."""
     created, failed, returned, unknown = {}, {}, {}, []
     refused_somewhere = bool(result.failed)
@@ -437,6 +463,7 @@ def _apply_result(
         state=state,
         summary=summary,
         response=_summarise_body(result.body),
+        attempts=attempt,
     )
     return unknown
 
@@ -451,7 +478,7 @@ def _summarise_body(body: Any) -> Any:
     return body
 
 
-def _refused(batch: SubmissionBatch, records: list[ClientRecord], exc: ArtuError, attempt: int) -> None:
+def _refused(batch: SubmissionBatch, records: list[Waiting], exc: ArtuError, attempt: int) -> None:
     """Artu refused the request itself (4xx): the records it names failed; the others go back to approved."""
     by_index: dict[int, list] = {}
     general = []
@@ -494,12 +521,16 @@ def _refused(batch: SubmissionBatch, records: list[ClientRecord], exc: ArtuError
         summary=summary,
         response=exc.body,
         error=str(exc),
+        attempts=attempt,
     )
 
 
 def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: bool) -> None:
     """Send one batch until every record in it is created, refused, or the attempts are exhausted."""
     attempts = batch.attempts
+    # Just claimed, never sent: the claim already marked the batch as sending (a worker dying from here on leaves
+    # it to be reconciled); the attempt count is written with the outcome.
+    claimed_fresh = batch.state == BatchState.SENDING and not maybe_at_artu
     while True:
         records = _waiting_records(batch)
         if records and maybe_at_artu:
@@ -518,7 +549,9 @@ def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: boo
             _finish_batch(batch)
             return
         attempts += 1
-        _set_state(batch, BatchState.SENDING, attempts=attempts)
+        if not claimed_fresh:
+            _set_state(batch, BatchState.SENDING, attempts=attempts)
+        claimed_fresh = False
         items = [record_to_item(record) for record in records]
         try:
             result = client.create_clients(
@@ -532,7 +565,7 @@ def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: boo
             if attempts >= settings.ARTU_MAX_ATTEMPTS:
                 if maybe_at_artu:
                     # Artu may hold some of them: they stay "submitting" until a later run reconciles them.
-                    _set_state(batch, BatchState.GAVE_UP, error=str(exc))
+                    _set_state(batch, BatchState.GAVE_UP, error=str(exc), attempts=attempts)
                 else:
                     _write_outcome(
                         batch,
@@ -543,12 +576,17 @@ def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: boo
                         error=str(exc),
                         returned={r.pk: [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}] for r in records},
                         summary={"attempt": attempts, "error": exc.message, "gave_up": True},
+                        attempts=attempts,
                     )
                 return
             retry_after = exc.retry_after if isinstance(exc, ArtuRateLimited) else None
             delay = _backoff(attempts, retry_after)
             _set_state(
-                batch, BatchState.RECONCILING if maybe_at_artu else BatchState.RETRY_WAIT, error=str(exc), delay=delay
+                batch,
+                BatchState.RECONCILING if maybe_at_artu else BatchState.RETRY_WAIT,
+                error=str(exc),
+                delay=delay,
+                attempts=attempts,
             )
             logger.info("batch %s attempt %s: %s; retrying in %.1f s", batch.pk, attempts, type(exc).__name__, delay)
             time.sleep(delay)

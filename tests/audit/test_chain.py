@@ -203,3 +203,26 @@ def test_a_malformed_anchor_is_refused_before_anything_is_read(chain, anchor):
         call_command("verify_audit", "--anchor", anchor, stdout=StringIO())
     assert failure.value.returncode == 2 and "expected SEQ:HASH" in str(failure.value)
     assert not AuditVerification.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"status": ["submitting", "submitted"], "artu_id": "a1", "n": 3, "ok": True, "none": None},
+        {"status": [AuditAction.RECORD_SUBMITTED, "x"]},  # text enum members, as the services pass them
+        {"messages": [{"message": "m", "path": "rfc"}], "when": "2026-01-01"},
+        {"amount": 1.5, "nested": [[1, 2]]},
+    ],
+)
+def test_what_is_hashed_is_what_the_database_gives_back(changes):
+    import json
+
+    from onboarding.services.audit import json_safe
+
+    safe = json_safe(changes)
+    assert safe == json.loads(json.dumps(changes))
+    assert all(type(v) is not AuditAction for value in safe.values() if isinstance(value, list) for v in value)
+    event = write(changes=changes)
+    event.refresh_from_db()
+    assert event.changes == safe
+    assert event_hash(event) == event.hash
