@@ -14,6 +14,7 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
+import orjson
 from django.conf import settings
 from django.db import connections
 
@@ -197,7 +198,11 @@ class ArtuClient:
         _ensure_no_transaction()
         started = time.monotonic()
         try:
-            response = self._http.request(method, path, json=json, headers={"X-Environment": env})
+            headers = {"X-Environment": env}
+            content = None
+            if json is not None:  # orjson: a batch of 250 is encoded, and its answer decoded, several times faster
+                content, headers["Content-Type"] = orjson.dumps(json), "application/json"
+            response = self._http.request(method, path, content=content, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
             logger.warning("Artu %s %s env=%s not sent: %s", method, path, env, type(exc).__name__)
             raise ArtuUnavailable(f"Artu could not be reached ({type(exc).__name__})") from None
@@ -212,9 +217,14 @@ class ArtuClient:
 
     def _json(self, response: httpx.Response) -> Any:
         try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return self._redact(response.text[:2000])
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:  # not UTF-8, or beyond what orjson reads (an integer over 64 bits)
+            try:
+                body = response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return self._redact(response.text[:2000])
+        if b"\\u" not in response.content and self._auth.api_key.encode() not in response.content:
+            return body  # the key is not in the answer, not even escaped: nothing to redact
         return self._redact(body)
 
     def _redact(self, value: Any) -> Any:

@@ -320,3 +320,40 @@ def test_a_key_echoed_in_an_error_body_is_redacted():
 
     assert "sk_unit" not in str(err.value)
     assert "sk_unit" not in json.dumps(err.value.body)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(lambda body: json.dumps(body, ensure_ascii=False), id="as-is"),
+        pytest.param(lambda body: json.dumps(body).replace("sk_unit", "sk\\u005funit"), id="escaped"),
+    ],
+)
+def test_the_key_echoed_back_by_artu_is_redacted_however_it_is_written(raw):
+    sent = items(1)
+    sent[0]["name"] = "Núñez sk_unit"
+    body = {"atomic": True, "data": [client_for(sent[0])]}
+
+    def handler(request):
+        return httpx.Response(200, text=raw(body), headers={"Content-Type": "application/json"})
+
+    with mock_client(handler) as client:
+        result = client.create_clients(sent)
+
+    assert result.items[0].client["name"] == "Núñez [secure]"
+    assert "sk_unit" not in json.dumps(result.body)
+
+
+def test_an_answer_that_is_not_utf8_json_is_still_read():
+    sent = items(1)
+    sent[0]["name"] = "Peña"
+    text = json.dumps({"atomic": True, "data": [client_for(sent[0])]}, ensure_ascii=False)
+
+    def handler(request):
+        return httpx.Response(200, content=text.encode("utf-16"), headers={"Content-Type": "application/json"})
+
+    with mock_client(handler) as client:
+        result = client.create_clients(sent)
+
+    assert outcomes(result) == ["created"]
+    assert result.items[0].client["name"] == "Peña"
