@@ -59,6 +59,21 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL server process on this machine, the exited backends included (their time is
+    added to the postmaster's children's time when it reaps them)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        if name == "postgres":
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
@@ -114,10 +129,14 @@ def main() -> None:
                 )
                 httpx.post(f"{url}/_sandbox/reset", timeout=10).raise_for_status()
                 submission = submission_start(actor=officer, environment="test", enqueue=False)
+                server = postgres_cpu_seconds() if connection.vendor == "postgresql" else None
                 started, ours, theirs = time.perf_counter(), cpu_seconds(), cpu_seconds(sandbox.pid)
                 submission = submission_run(submission.pk, concurrency=concurrency)
                 elapsed = time.perf_counter() - started
-                cpu.append((cpu_seconds() - ours, cpu_seconds(sandbox.pid) - theirs))
+                connection.close()  # the server's backends of this run exit, and their time is counted
+                time.sleep(0.2)
+                db_cpu = None if server is None else postgres_cpu_seconds() - server
+                cpu.append((cpu_seconds() - ours, cpu_seconds(sandbox.pid) - theirs, db_cpu))
                 assert submission.created_count == args.records, submission.created_count
                 times.append(elapsed)
                 ClientRecord.objects.filter(batch__submission=submission).update(status=RecordStatus.DRAFT)
@@ -125,11 +144,13 @@ def main() -> None:
             median = statistics.median(times)
             app_cpu = statistics.median(c[0] for c in cpu)
             sandbox_cpu = statistics.median(c[1] for c in cpu)
-            results.append((concurrency, floor, median, median / floor, times, app_cpu, sandbox_cpu))
+            db_cpu = None if cpu[0][2] is None else statistics.median(c[2] for c in cpu)
+            results.append((concurrency, floor, median, median / floor, times, app_cpu, sandbox_cpu, db_cpu))
             print(
                 f"concurrency {concurrency}: floor {floor:.2f} s, median {median:.2f} s "
                 f"({', '.join(f'{t:.2f}' for t in times)}), ratio {median / floor:.2f}; "
-                f"CPU app {app_cpu:.2f} s, sandbox {sandbox_cpu:.2f} s",
+                f"CPU app {app_cpu:.2f} s, sandbox {sandbox_cpu:.2f} s"
+                + ("" if db_cpu is None else f", PostgreSQL {db_cpu:.2f} s"),
                 flush=True,
             )
     finally:
@@ -142,12 +163,14 @@ def main() -> None:
             f"\n### {db}, {args.records} records, {batches} batches, {args.latency_ms} ms per call "
             f"({time.strftime('%Y-%m-%d')})\n",
             f"`{'DATABASE_URL=… ' if db == 'PostgreSQL' else ''}.venv/bin/python bench/bench_submit.py --record`\n",
-            "| concurrency | floor (s) | median (s) | runs (s) | measured ÷ floor | CPU app (s) | CPU sandbox (s) |",
-            "|---:|---:|---:|---|---:|---:|---:|",
+            "| concurrency | floor (s) | median (s) | runs (s) | measured ÷ floor | CPU app (s) | CPU sandbox (s) "
+            "| CPU PostgreSQL (s) |",
+            "|---:|---:|---:|---|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {c} | {f:.2f} | {m:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {r:.2f} | {a:.2f} | {b:.2f} |"
-            for c, f, m, r, ts, a, b in results
+            f"| {c} | {f:.2f} | {m:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {r:.2f} | {a:.2f} | {b:.2f} "
+            f"| {'–' if d is None else f'{d:.2f}'} |"
+            for c, f, m, r, ts, a, b, d in results
         ]
         with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")

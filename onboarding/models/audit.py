@@ -40,12 +40,17 @@ class AuditEvent(models.Model):
     )
     actor_username = models.CharField(max_length=150, blank=True)
     actor_role = models.CharField(max_length=200, blank=True)
-    action = models.CharField(max_length=40, choices=AuditAction.choices, db_index=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
     target_type = models.CharField(max_length=40, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     # PROTECT: a record with history can never be deleted (LFPIORPI keeps them ten years).
     record = models.ForeignKey(
-        "onboarding.ClientRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+        "onboarding.ClientRecord",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        db_index=False,  # audit_record_seq starts with it
     )
     upload_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     submission_id = models.BigIntegerField(null=True, blank=True, db_index=True)
@@ -55,14 +60,20 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
 
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-seq"]
         default_permissions = ("view",)
-        indexes = [models.Index(fields=["record", "seq"], name="audit_record_seq")]
+        # Declared here rather than with db_index/unique on the fields: on PostgreSQL those add a second,
+        # LIKE-pattern index to every text column, which no query uses and every event would pay for.
+        indexes = [
+            models.Index(fields=["record", "seq"], name="audit_record_seq"),
+            models.Index(fields=["action"], name="audit_action"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["hash"], name="audit_hash_unique")]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"

@@ -97,12 +97,12 @@ class ClientRecord(models.Model):
     nationalities = models.CharField(_("nationalities"), max_length=100, blank=True)
     scopes = models.JSONField(_("scopes"), default=list, blank=True)
     scopes_override = models.BooleanField(_("scopes set by hand"), default=False)
-    external_id = models.CharField(_("external id"), max_length=100, blank=True, db_index=True)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
 
     # scopeData.MX
-    rfc = models.CharField("RFC", max_length=13, blank=True, db_index=True)
-    curp = models.CharField("CURP", max_length=18, blank=True, db_index=True)
+    rfc = models.CharField("RFC", max_length=13, blank=True)
+    curp = models.CharField("CURP", max_length=18, blank=True)
     av_ari = models.BooleanField(ActividadVulnerable.ARI.label, default=False)
     av_avi = models.BooleanField(ActividadVulnerable.AVI.label, default=False)
     av_inm = models.BooleanField(ActividadVulnerable.INM.label, default=False)
@@ -204,6 +204,9 @@ class ClientRecord(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=RecordStatus.values), name="record_status_valid"),
         ]
         indexes = [
+            # Identifier lookups (duplicates, prefix search as a range). Declared here, not with db_index: on
+            # PostgreSQL db_index also adds a LIKE-pattern index that no query uses and every write pays for.
+            *(models.Index(fields=[field], name=f"record_{field}") for field in ("external_id", "rfc", "curp")),
             models.Index(fields=["status", "-created_at"], name="record_status_created"),
             # The review queue's sort orders, alone and after a status tab, so a page is read in index order.
             *(models.Index(fields=fields, name=f"record_{key}_id") for key, fields in QUEUE_SORT_INDEXES.items()),
