@@ -361,25 +361,18 @@ def _write_outcome(
         **({} if attempts is None else {"attempts": attempts}),
     }
     with _writing():
-        # Only records still waiting in this batch change (locked): another worker may have settled some.
-        still_waiting = set(
-            ClientRecord.objects.select_for_update()
-            .filter(pk__in=[*created, *failed, *returned], batch=batch, status=RecordStatus.SUBMITTING)
-            .values_list("pk", flat=True)
-        )
-        for update in updates:
-            update.run(only=still_waiting)
+        # Only records still waiting in this batch change: another worker may have settled some meanwhile.
+        waiting = {"batch_id": batch.pk, "status": RecordStatus.SUBMITTING}
+        changed = set().union(*(update.run(where=waiting) for update in updates))
         now = timezone.now()
         SubmissionBatch.objects.filter(pk=batch.pk).update(
             **batch_fields,
-            created_count=F("created_count") + sum(1 for pk in created if pk in still_waiting),
-            failed_count=F("failed_count") + sum(1 for pk in failed if pk in still_waiting),
+            created_count=F("created_count") + sum(1 for pk in created if pk in changed),
+            failed_count=F("failed_count") + sum(1 for pk in failed if pk in changed),
             claimed_at=now,
             updated_at=now,
         )
-        audit_events_write(
-            actor=None, events=[e for e in events if e.record_id is None or e.record_id in still_waiting]
-        )
+        audit_events_write(actor=None, events=[e for e in events if e.record_id is None or e.record_id in changed])
 
 
 def _set_state(batch: SubmissionBatch, state: str, *, error: str = "", delay: float = 0.0, attempts=None) -> None:

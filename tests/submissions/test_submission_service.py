@@ -283,3 +283,31 @@ def test_no_more_batches_in_flight_than_the_concurrency(
     assert submission.status == SubmissionStatus.FINISHED
     assert peak == concurrency
     assert_exactly_once(artu, records)
+
+
+def test_an_outcome_is_written_only_to_records_no_other_worker_has_settled(oficial):
+    """Two workers can hold the same batch after a lease expires: the second answer changes only what is still
+    waiting, and is audited only for those records."""
+    import uuid
+
+    from onboarding.services.submissions import _waiting_records, _write_outcome
+
+    approved(4)
+    submission = submission_start(actor=oficial, environment="test", enqueue=False)
+    batch = submission.batches.get()
+    loaded = _waiting_records(batch)
+    first_ids = {r.pk: uuid.uuid4() for r in loaded[:2]}
+    for pk, artu_id in first_ids.items():  # the other worker's answer, already written
+        ClientRecord.objects.filter(pk=pk).update(status=RecordStatus.SUBMITTED, artu_id=artu_id)
+    answer = {r.pk: {"id": str(uuid.uuid4()), "createdAt": "2026-12-01T10:00:00Z"} for r in loaded}
+
+    _write_outcome(batch, loaded, created=answer, failed={}, returned={}, state=BatchState.DONE, summary={})
+
+    for record in ClientRecord.objects.filter(batch=batch):
+        assert record.status == RecordStatus.SUBMITTED
+        expected = first_ids.get(record.pk) or uuid.UUID(answer[record.pk]["id"])
+        assert record.artu_id == expected
+    audited = AuditEvent.objects.filter(action=AuditAction.RECORD_SUBMITTED, submission_id=submission.pk)
+    assert sorted(audited.values_list("record_id", flat=True)) == sorted(r.pk for r in loaded[2:])
+    batch.refresh_from_db()
+    assert batch.created_count == 2
