@@ -7,6 +7,7 @@ value the way its field would.
 Identifiers come from the model and are quoted; every value is a parameter.
 """
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -43,6 +44,23 @@ def _insert_converter(field: models.Field) -> Callable[[Any], Any]:
     return _converter(field)
 
 
+@contextlib.contextmanager
+def _values_cursor():
+    """Django's cursor; on PostgreSQL a plain psycopg cursor on the same connection (and transaction) instead.
+
+    Django's binds parameters on the client, quoting each of a VALUES list's thousands of values in Python; psycopg's
+    own sends them apart from the statement, converted in C, and prepares a statement it sees repeatedly."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
 def _run_values(head: str, params: list[Sequence[Any]], tail: str = "", tail_params: Sequence[Any] = ()) -> list:
     """`head VALUES (...), (...), ... tail`, up to VALUES_ROWS rows a statement; the rows any RETURNING gives.
 
@@ -55,7 +73,7 @@ def _run_values(head: str, params: list[Sequence[Any]], tail: str = "", tail_par
     per = max(1, min(VALUES_ROWS, (most - len(tail_params)) // width))
     row = "(" + ", ".join(["%s"] * width) + ")"
     returned = []
-    with connection.cursor() as cursor:
+    with _values_cursor() as cursor:
         for start in range(0, len(params), per):
             chunk = params[start : start + per]
             values = [v for p in chunk for v in p]
