@@ -111,9 +111,9 @@ class EventSpec:
 def audit_events_write(*, actor, events: Iterable[EventSpec]) -> list[int]:
     """Append events to the chain inside the caller's transaction (required); they roll back with it.
 
-    Returns the new events' sequence numbers. Rows are inserted in bulk (`executemany`, `COPY` on PostgreSQL), not
-    as model instances: a file of 100,000 rows writes 100,000 events, and building models for them would cost more
-    than the rest. Each event's hash is one canonical JSON encoding and one SHA-256.
+    Returns the new events' sequence numbers. Rows are inserted in bulk (multi-row INSERTs, `COPY` on PostgreSQL),
+    not as model instances: a file of 100,000 rows writes 100,000 events, and building models for them would cost
+    more than the rest. Each event's hash is one canonical JSON encoding and one SHA-256.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("audit events must be written inside the transaction of the change they record")
