@@ -101,7 +101,8 @@ def submission_preview_partial(request: HttpRequest) -> HttpResponse:
     form = SubmissionForm(request.GET, user=request.user, uploads=uploads_with_approved_records())
     form.is_valid()
     preview = submission_preview(form.scope()) if not form.errors else None
-    return render(request, "submissions/new.html#preview", {"preview": preview, "form": form})
+    # The start button comes along (out of band), disabled when there is nothing to send.
+    return render(request, "submissions/new.html#preview", {"preview": preview, "form": form, "oob": True})
 
 
 def _detail_context(submission: Submission, request: HttpRequest) -> dict:

@@ -82,6 +82,25 @@ def test_nothing_to_submit_is_explained(client_as, oficial):
     assert "no approved records" in response.content.decode()
 
 
+def test_the_start_button_is_disabled_while_nothing_would_be_sent(client_as, oficial):
+    import re
+
+    client = client_as(oficial)
+    start = re.compile(r"<button[^>]*data-disable-on-submit[^>]*>")
+
+    assert "disabled" in start.search(client.get(reverse("submissions:create")).content.decode()).group()
+    approved(2)
+    page = client.get(reverse("submissions:create")).content.decode()
+    assert "disabled" not in start.search(page).group()
+    # The preview the form asks for on every change brings the button along, out of band.
+    preview = client.get(reverse("submissions:preview"), form_data()).content.decode()
+    assert 'id="submission-actions" hx-swap-oob="true"' in preview
+    assert "disabled" not in start.search(preview).group()
+    empty = client.get(reverse("submissions:preview"), form_data(what="selection", ids="999999")).content.decode()
+    assert "There are no approved records" in empty
+    assert "disabled" in start.search(empty).group()
+
+
 def test_live_needs_the_permission_and_the_typed_word(client_as, oficial, oficial_live):
     approved(1)
     html = client_as(oficial).get(reverse("submissions:create")).content.decode()
