@@ -120,6 +120,15 @@ def _ensure_no_transaction() -> None:
             raise ArtuCalledInTransaction(f"Artu called inside a transaction on database {connection.alias!r}")
 
 
+def _encode(payload: Any) -> bytes:
+    """The request body: orjson, several times faster than `json` for a batch of 250; `json` for what orjson
+    refuses (an integer beyond 64 bits, say, in metadata read from a spreadsheet)."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
 class ArtuClient:
     """Synchronous Artu client; use as a context manager or call `close()`."""
 
@@ -200,8 +209,8 @@ class ArtuClient:
         try:
             headers = {"X-Environment": env}
             content = None
-            if json is not None:  # orjson: a batch of 250 is encoded, and its answer decoded, several times faster
-                content, headers["Content-Type"] = orjson.dumps(json), "application/json"
+            if json is not None:
+                content, headers["Content-Type"] = _encode(json), "application/json"
             response = self._http.request(method, path, content=content, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
             logger.warning("Artu %s %s env=%s not sent: %s", method, path, env, type(exc).__name__)
@@ -223,8 +232,11 @@ class ArtuClient:
                 body = response.json()
             except (json.JSONDecodeError, UnicodeDecodeError):
                 return self._redact(response.text[:2000])
-        if b"\\u" not in response.content and self._auth.api_key.encode() not in response.content:
-            return body  # the key is not in the answer, not even escaped: nothing to redact
+            return self._redact(body)
+        # UTF-8 JSON without a single escape holds the key only as its plain bytes: if they are not there, there is
+        # nothing to redact, and the answer need not be encoded again to look.
+        if b"\\" not in response.content and self._auth.api_key.encode() not in response.content:
+            return body
         return self._redact(body)
 
     def _redact(self, value: Any) -> Any:

@@ -344,9 +344,9 @@ def test_the_key_echoed_back_by_artu_is_redacted_however_it_is_written(raw):
     assert "sk_unit" not in json.dumps(result.body)
 
 
-def test_an_answer_that_is_not_utf8_json_is_still_read():
+def test_an_answer_that_is_not_utf8_json_is_still_read_and_redacted():
     sent = items(1)
-    sent[0]["name"] = "Peña"
+    sent[0]["name"] = "Peña sk_unit"
     text = json.dumps({"atomic": True, "data": [client_for(sent[0])]}, ensure_ascii=False)
 
     def handler(request):
@@ -356,4 +356,39 @@ def test_an_answer_that_is_not_utf8_json_is_still_read():
         result = client.create_clients(sent)
 
     assert outcomes(result) == ["created"]
-    assert result.items[0].client["name"] == "Peña"
+    assert result.items[0].client["name"] == "Peña [secure]"
+
+
+def test_a_key_with_a_slash_written_escaped_is_redacted_in_answers_and_errors():
+    key = "sk_live/AbC+123"
+    sent = items(1)
+    sent[0]["name"] = f"echo {key}"
+
+    def answer_with(status, body):
+        text = json.dumps(body).replace("/", "\\/")  # JSON may escape "/" as "\/"
+        return lambda request: httpx.Response(status, text=text, headers={"Content-Type": "application/json"})
+
+    transport = httpx.MockTransport(answer_with(200, {"atomic": True, "data": [client_for(sent[0])]}))
+    with ArtuClient(base_url="https://api.artu.test", api_key=key, transport=transport) as client:
+        result = client.create_clients(sent)
+    assert key not in json.dumps(result.body) and result.items[0].client["name"] == "echo [secure]"
+
+    transport = httpx.MockTransport(answer_with(400, {"message": f"bad key {key}"}))
+    with ArtuClient(base_url="https://api.artu.test", api_key=key, transport=transport) as client:
+        with pytest.raises(ArtuRequestRefused) as refused:
+            client.create_clients(sent)
+    assert key not in str(refused.value) and key not in json.dumps(refused.value.body)
+
+
+def test_metadata_beyond_64_bit_integers_is_still_sent():
+    sent = items(1)
+    sent[0]["metadata"]["cuenta"] = 123456789012345678901234567890
+    seen = {}
+
+    def handler(request):
+        seen["body"] = json.loads(request.content)
+        return httpx.Response(200, json={"atomic": True, "data": [client_for(i) for i in sent]})
+
+    with mock_client(handler) as client:
+        assert outcomes(client.create_clients(sent)) == ["created"]
+    assert seen["body"]["items"][0]["metadata"]["cuenta"] == 123456789012345678901234567890
