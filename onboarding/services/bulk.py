@@ -57,7 +57,8 @@ def _values_cursor():
     import psycopg
 
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    # Django's error classes (IntegrityError, ...) as its own cursor would raise them.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor
 
 
@@ -126,8 +127,10 @@ class PreparedUpdate:
         columns = [*self.fields, meta.pk]
 
         def cast(i: int, field: models.Field) -> str:
-            # PostgreSQL types a VALUES list from its values: each column is cast to its field's type.
-            if connection.vendor == "postgresql":
+            # PostgreSQL types a VALUES list from its values: each column is cast to its field's type, except text,
+            # which is assigned as it is (a CAST to varchar(n) would cut a value that is too long; assigning it
+            # raises an error).
+            if connection.vendor == "postgresql" and not isinstance(field, (models.CharField, models.TextField)):
                 return f"CAST(v.column{i} AS {field.db_type(connection)})"
             return f"v.column{i}"
 
