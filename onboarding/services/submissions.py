@@ -365,27 +365,47 @@ def _write_outcome(
         waiting = {"batch_id": batch.pk, "status": RecordStatus.SUBMITTING}
         changed = set().union(*(update.run(where=waiting) for update in updates))
         now = timezone.now()
-        SubmissionBatch.objects.filter(pk=batch.pk).update(
-            **batch_fields,
-            created_count=F("created_count") + sum(1 for pk in created if pk in changed),
-            failed_count=F("failed_count") + sum(1 for pk in failed if pk in changed),
-            claimed_at=now,
-            updated_at=now,
-        )
+        counters = {
+            "created_count": F("created_count") + sum(1 for pk in created if pk in changed),
+            "failed_count": F("failed_count") + sum(1 for pk in failed if pk in changed),
+            "updated_at": now,
+        }
+        # The records' outcome is kept whoever holds the batch; its state only by the worker holding it.
+        held = _held(batch).update(**batch_fields, **counters, claimed_at=now, next_attempt_at=None)
+        if not held:
+            SubmissionBatch.objects.filter(pk=batch.pk).update(**counters)
         audit_events_write(actor=None, events=[e for e in events if e.record_id is None or e.record_id in changed])
+    if not held:
+        raise BatchTakenOver(batch.pk)
+    batch.state, batch.claimed_at = state, now
+
+
+class BatchTakenOver(Exception):
+    """Another worker holds the batch now: this one's lease ran out, or it waited past the retry time and the other
+    claimed the batch first. This worker stops there, so that only one of them ever sends the batch's records."""
+
+
+def _held(batch: SubmissionBatch):
+    """The batch, as long as this worker still holds it: `claimed_at` is the hold's token, renewed on every write."""
+    return SubmissionBatch.objects.filter(pk=batch.pk, claimed_at=batch.claimed_at)
 
 
 def _set_state(batch: SubmissionBatch, state: str, *, error: str = "", delay: float = 0.0, attempts=None) -> None:
+    """Move the batch this worker holds to `state`, renewing the hold; `BatchTakenOver` if another worker took it."""
+    now = timezone.now()
     fields = {
         "state": state,
         "last_error": error[:2000],
-        "claimed_at": timezone.now(),
-        "next_attempt_at": timezone.now() + datetime.timedelta(seconds=delay),
+        "claimed_at": now,
+        "next_attempt_at": now + datetime.timedelta(seconds=delay),
     }
     if attempts is not None:
         fields["attempts"] = attempts
     with _writing():
-        SubmissionBatch.objects.filter(pk=batch.pk).update(**fields)
+        held = _held(batch).update(**fields)
+    if not held:
+        raise BatchTakenOver(batch.pk)
+    batch.state, batch.claimed_at = state, now
 
 
 def _lookup(client: ArtuClient, record: Waiting, environment: str) -> dict[str, Any] | None:
@@ -605,9 +625,12 @@ def _worker_loop(submission_id: int, client: ArtuClient, stop: threading.Event) 
             batch, maybe_at_artu = claimed
             try:
                 batch_process(client, batch, maybe_at_artu)
+            except BatchTakenOver:
+                logger.info("batch %s is held by another worker now; this one leaves it", batch.pk)
             except Exception:
                 logger.exception("batch %s failed unexpectedly; it is retried after its lease", batch.pk)
-                _set_state(batch, BatchState.RECONCILING, error="worker error", delay=0)
+                with contextlib.suppress(BatchTakenOver):
+                    _set_state(batch, BatchState.RECONCILING, error="worker error", delay=0)
                 raise
     finally:
         if threading.current_thread() is not threading.main_thread():

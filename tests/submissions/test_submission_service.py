@@ -2,6 +2,7 @@
 
 import datetime
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -311,3 +312,63 @@ def test_an_outcome_is_written_only_to_records_no_other_worker_has_settled(ofici
     assert sorted(audited.values_list("record_id", flat=True)) == sorted(r.pk for r in loaded[2:])
     batch.refresh_from_db()
     assert batch.created_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_waiting_out_a_429_does_not_send_a_batch_another_worker_took_meanwhile(oficial, settings, monkeypatch):
+    """Worker A waits out a 429 in-process; its retry time passes and worker B claims the batch and is sending it
+    when A wakes. A must find the batch taken and leave it: Artu gets each record once."""
+    import uuid
+
+    from onboarding.artu import wire
+    from onboarding.artu.client import ArtuRateLimited
+    from onboarding.services import submissions as service
+
+    settings.ARTU_BACKOFF_BASE = settings.ARTU_BACKOFF_CAP = 0.05
+    approved(3)
+    submission = submission_start(actor=oficial, environment="test", enqueue=False)
+    sent_by, b_sending, a_done = [], threading.Event(), threading.Event()
+
+    class Artu:
+        def create_clients(self, items, atomic=True, environment=None):
+            if not sent_by:
+                sent_by.append("rate limited")
+                raise ArtuRateLimited("slow down", status=429, retry_after=0.05)
+            sent_by.append(threading.current_thread().name)
+            if threading.current_thread().name == "B":
+                b_sending.set()
+                a_done.wait(10)  # B's call is in flight while A wakes up
+            body = {"data": [{"id": str(uuid.uuid4()), "createdAt": "2026-01-02T03:04:05Z", **i} for i in items]}
+            return wire.parse_batch(body, items, atomic=True, key=KEY)
+
+        def find_by_metadata(self, *args, **kwargs):
+            return None
+
+    def worker_b():
+        try:
+            claimed = service._batch_claim(submission.pk)
+            assert claimed is not None, "the batch was claimable once A's retry time had passed"
+            service.batch_process(Artu(), *claimed)
+        finally:
+            connection.close()
+
+    real_sleep, b = time.sleep, threading.Thread(target=worker_b, name="B")
+
+    def a_waits(delay):
+        real_sleep(delay + 0.02)  # A wakes a little after its retry time...
+        b.start()
+        assert b_sending.wait(10)  # ...when B has claimed the batch and is sending it
+
+    monkeypatch.setattr(service.time, "sleep", a_waits)
+    batch, maybe_at_artu = service._batch_claim(submission.pk)
+    try:
+        with pytest.raises(service.BatchTakenOver):
+            service.batch_process(Artu(), batch, maybe_at_artu)
+    finally:
+        a_done.set()
+        b.join(10)
+
+    assert sent_by == ["rate limited", "B"]
+    records = ClientRecord.objects.filter(batch=batch)
+    assert {r.status for r in records} == {RecordStatus.SUBMITTED}
+    assert AuditEvent.objects.filter(action=AuditAction.RECORD_SUBMITTED, submission_id=submission.pk).count() == 3
