@@ -9,7 +9,9 @@ transaction with its audit events.
 Exactly once: every record's own UUID travels in `metadata[ARTU_RECORD_METADATA_KEY]`. After an attempt that
 may have reached Artu (timeout, dropped connection, 5xx, an item the answer does not account for), the records
 still waiting are looked up by that key before anything is sent again: found → stored as created; not found →
-sent again. A batch whose worker died is taken over once its lease expires, with the same reconciliation.
+sent again. A batch whose worker died is taken over once its lease expires, with the same reconciliation. The
+batch's `claimed_at` is the hold's token: every state its worker writes is conditional on it, so a worker that
+slept past its retry time, or past its lease, finds the batch taken and leaves it instead of sending it again.
 """
 
 import contextlib
@@ -318,7 +320,8 @@ def _write_outcome(
     """One transaction: the records' new state, the batch's, the submission's counters and every audit event.
 
     Everything that does not depend on the database's state is built before the write transaction starts, so
-    the writer (one at a time on SQLite; the audit chain's head on PostgreSQL) is held only for the writes."""
+    the writer (one at a time on SQLite; the audit chain's head on PostgreSQL) is held only for the writes.
+    `BatchTakenOver` once committed if another worker holds the batch now (the records' outcome is kept)."""
     submission = batch.submission
     by_pk = {r.pk: r for r in loaded}
     events = [
