@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from onboarding.forms import ClientRecordForm
+from onboarding.imports.tables import column_letter
 from onboarding.models import ClientRecord, Upload, UploadStatus
 from onboarding.services.uploads import upload_receive
 from tests.imports import SPANISH_HEADERS, artu_item, csv_bytes, json_bytes, person, uploaded, xlsx_bytes
@@ -57,7 +58,6 @@ def assert_nothing_kept(media_root, code: str) -> Upload:
     upload = Upload.objects.get()
     assert upload.status == UploadStatus.FAILED and upload.error_code == code
     assert not ClientRecord.objects.exists()
-    assert not media_root.exists() or not any(p.is_file() for p in media_root.rglob("*"))
     return upload
 
 
@@ -83,6 +83,108 @@ def wide_sheet(width: int, *, at_row: int = 1, declared: str = "", cell: bytes =
                 data = head + b"<sheetData>" + b"</row>".join(rows_xml) + b"</sheetData>" + tail
             target.writestr(item, data)
     return out.getvalue()
+
+
+# -- columns -----------------------------------------------------------------------------------------------------
+
+
+def test_a_csv_of_5000_columns_is_refused_at_its_header(capturista, media_root):
+    header = ",".join(f"Columna {i}" for i in range(5000))
+    data = f"{header}\r\n{','.join(['x'] * 5000)}\r\n".encode()
+    error = receive_refused(capturista, data, "ancho.csv")
+    assert error.code == "too_many_columns"
+    assert "more than 500 columns" in error.messages[0] and f"row 1, column {column_letter(500)}" in error.messages[0]
+    assert_nothing_kept(media_root, "too_many_columns")
+
+
+def test_a_file_of_exactly_the_column_limit_is_accepted(capturista, settings):
+    settings.UPLOAD_MAX_COLUMNS = 12
+    headers = (*SPANISH_HEADERS, "Notas", "Sucursal")
+    upload = upload_receive(actor=capturista, file=uploaded(csv_bytes([person(0)], headers=headers)))
+    assert len(upload.headers) == 12 and upload.status == UploadStatus.MAPPING
+    settings.UPLOAD_MAX_COLUMNS = 11
+    with pytest.raises(ValidationError) as caught:
+        upload_receive(actor=capturista, file=uploaded(csv_bytes([person(1)], headers=headers)))
+    assert caught.value.code == "too_many_columns"
+
+
+def test_empty_cells_right_of_the_column_limit_are_let_be(capturista, settings):
+    settings.UPLOAD_MAX_COLUMNS = 10
+    data = csv_bytes([person(0)]).replace(b"\r\n", b"," * 30 + b"\r\n")
+    upload = upload_receive(actor=capturista, file=uploaded(data))
+    assert upload.headers == list(SPANISH_HEADERS)
+
+
+def test_an_xlsx_row_of_20000_cells_is_refused_as_soon_as_it_passes_the_limit(capturista, media_root):
+    error = receive_refused(capturista, wide_sheet(20_000), "ancho.xlsx")
+    assert error.code == "too_many_columns"
+    assert f"row 1, column {column_letter(500)}" in error.messages[0]
+    assert_nothing_kept(media_root, "too_many_columns")
+
+
+def test_an_xlsx_row_too_wide_below_the_rows_inspected_fails_staging_and_stages_nothing(stage):
+    upload = stage(wide_sheet(20_000, at_row=40, declared="A1:C42"), "ancho.xlsx")
+    assert upload.status == UploadStatus.FAILED and upload.error_code == "too_many_columns"
+    assert "row 40, column" in upload.error_message
+    assert not ClientRecord.objects.exists()
+
+
+def test_an_xlsx_row_of_empty_cells_past_what_excel_allows_is_refused(capturista):
+    error = receive_refused(capturista, wide_sheet(20_000, cell=b"<c/>"), "ancho.xlsx")
+    assert error.code == "xlsx_corrupt" and "more than 16,384 cells" in error.messages[0]
+
+
+def test_a_json_item_of_5000_fields_is_refused(capturista, media_root):
+    item = artu_item(0, metadata=None) | {f"campo{i}": i for i in range(5000)}
+    error = receive_refused(capturista, json_bytes([item]), "ancho.json")
+    assert error.code == "too_many_columns" and "item 1, field" in error.messages[0]
+    assert_nothing_kept(media_root, "too_many_columns")
+
+
+# -- rows and cells ----------------------------------------------------------------------------------------------
+
+
+def test_a_single_csv_line_of_2_mb_is_refused_before_it_is_split(capturista, media_root):
+    data = b"a," * (1024 * 1024)
+    error = receive_refused(capturista, data, "linea.csv", megabytes=3)
+    assert error.code == "row_too_long"
+    assert "longer than 100,000 characters" in error.messages[0] and "(row 1)" in error.messages[0]
+    assert_nothing_kept(media_root, "row_too_long")
+
+
+def test_a_row_spread_over_many_quoted_lines_counts_as_one_row(capturista):
+    # Each line is short; a quote left open joins them all into one row of 2 MB.
+    data = b"Nombre,RFC\r\n" + b'"' + b"a\n" * (1024 * 1024) + b'"\r\n'
+    error = receive_refused(capturista, data, "multilinea.csv", megabytes=3)
+    assert error.code == "row_too_long" and "(row 2)" in error.messages[0]
+
+
+def test_a_csv_cell_over_the_length_limit_is_refused_with_its_place(capturista):
+    data = csv_bytes([person(0), person(1, **{"Nombre(s)": "A" * 20_000})])
+    error = receive_refused(capturista, data, "largo.csv")
+    assert error.code == "cell_too_long"
+    assert "20,000 characters" in error.messages[0] and "at most 10,000 (row 3, column C)" in error.messages[0]
+
+
+def test_a_json_string_of_1_mb_is_refused_without_reading_it_whole(capturista, media_root):
+    data = json_bytes([artu_item(0, name="A" * MB), artu_item(1)])
+    error = receive_refused(capturista, data, "largo.json", megabytes=3)
+    assert error.code == "row_too_long" and "(item 1)" in error.messages[0]
+    assert_nothing_kept(media_root, "row_too_long")
+
+
+def test_a_json_text_over_the_cell_limit_is_refused(capturista):
+    data = json_bytes([artu_item(0), artu_item(1, metadata={"nota": "n" * 20_000})])
+    error = receive_refused(capturista, data, "largo.json")
+    assert error.code == "cell_too_long" and "(item 2)" in error.messages[0]
+
+
+def test_column_names_are_short_and_readable(capturista):
+    long_name = csv_bytes([person(0)], headers=(*SPANISH_HEADERS, "N" * 300))
+    assert receive_refused(capturista, long_name, "c.csv").code == "header_too_long"
+    with pytest.raises(ValidationError) as caught:
+        upload_receive(actor=capturista, file=uploaded(json_bytes([artu_item(0, **{"nom\u0000bre": "x"})]), "c.json"))
+    assert caught.value.code == "control_character" and "U+0000" in caught.value.messages[0]
 
 
 # -- control characters ------------------------------------------------------------------------------------------
