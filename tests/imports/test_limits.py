@@ -15,11 +15,13 @@ import zipfile
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection
+from django.urls import reverse
 from django.utils import translation
 
 from onboarding.forms import ClientRecordForm
 from onboarding.imports.tables import column_letter
-from onboarding.models import ClientRecord, Upload, UploadStatus
+from onboarding.models import AuditAction, AuditEvent, ClientRecord, Upload, UploadStatus
 from onboarding.services.uploads import upload_receive
 from tests.imports import SPANISH_HEADERS, artu_item, csv_bytes, json_bytes, person, uploaded, xlsx_bytes
 
@@ -58,6 +60,7 @@ def assert_nothing_kept(media_root, code: str) -> Upload:
     upload = Upload.objects.get()
     assert upload.status == UploadStatus.FAILED and upload.error_code == code
     assert not ClientRecord.objects.exists()
+    assert not media_root.exists() or not any(p.is_file() for p in media_root.rglob("*"))
     return upload
 
 
@@ -185,6 +188,49 @@ def test_column_names_are_short_and_readable(capturista):
     with pytest.raises(ValidationError) as caught:
         upload_receive(actor=capturista, file=uploaded(json_bytes([artu_item(0, **{"nom\u0000bre": "x"})]), "c.json"))
     assert caught.value.code == "control_character" and "U+0000" in caught.value.messages[0]
+
+
+def test_the_mapping_page_cuts_long_sample_values(client_as, capturista):
+    data = csv_bytes([person(i, Notas="n" * 9_000) for i in range(3)], headers=(*SPANISH_HEADERS, "Notas"))
+    upload = upload_receive(actor=capturista, file=uploaded(data))
+    response = client_as(capturista).get(reverse("uploads:mapping", args=[upload.pk]))
+    assert response.status_code == 200
+    assert "n" * 59 + "…" in response.text and "n" * 61 not in response.text
+
+
+# -- nesting, and no file without its upload ---------------------------------------------------------------------
+
+
+def test_deeply_nested_json_is_refused_on_the_page_and_leaves_no_file(client_as, capturista, media_root):
+    client = client_as(capturista)
+    client.cookies["django_language"] = "en"
+    response = client.post(reverse("uploads:list"), {"file": uploaded(b"[" * 100_000, "hondo.json"), "encoding": ""})
+    assert response.status_code == 422
+    assert "more than 16 levels deep (item 1)" in response.text
+    upload = assert_nothing_kept(media_root, "json_too_deep")
+    assert list(AuditEvent.objects.filter(upload_id=upload.pk).values_list("action", flat=True)) == [
+        AuditAction.UPLOAD_FAILED
+    ]
+
+
+def test_json_nested_within_the_decoder_but_past_the_limit_is_refused(capturista):
+    deep: dict = {}
+    for _ in range(200):
+        deep = {"n": deep}
+    error = receive_refused(capturista, json_bytes([artu_item(0, metadata=deep)]), "hondo.json")
+    assert error.code == "json_too_deep"
+
+
+def test_a_file_whose_upload_row_cannot_be_written_is_not_kept(capturista, media_root):
+    def upload_insert_fails(execute, sql, params, many, context):
+        if sql.startswith("INSERT") and Upload._meta.db_table in sql:
+            raise DatabaseError("could not extend file: No space left on device")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(upload_insert_fails), pytest.raises(DatabaseError):
+        upload_receive(actor=capturista, file=uploaded(csv_bytes([person(0)])))
+    assert not Upload.objects.exists()
+    assert not any(p.is_file() for p in media_root.rglob("*"))
 
 
 # -- control characters ------------------------------------------------------------------------------------------
