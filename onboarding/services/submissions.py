@@ -123,7 +123,8 @@ def _check_permission(actor, environment: str, confirmation: str) -> None:
     if environment == ArtuEnvironment.LIVE:
         if not actor.has_perm(PERM_SUBMIT_LIVE):
             raise PermissionDenied
-        if (confirmation or "").strip().upper() != LIVE_CONFIRMATION:
+        # The word exactly as shown, capitals included: typing it is the officer's deliberate act.
+        if (confirmation or "").strip() != LIVE_CONFIRMATION:
             raise SubmissionRefused(_("To send to live, type LIVE in the confirmation box."))
 
 
