@@ -57,6 +57,7 @@ CURP = re.compile(
     r"[B-DF-HJ-NP-TV-Z]{3}[A-Z\d]\d$"
 )
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
 METADATA_PATH = re.compile(r"^/clients/metadata/([^/]+)/([^/]+)$")
 
 
@@ -174,9 +175,11 @@ def validate_item(item: Any) -> list[dict[str, str]]:
         problems.add("name", "required", "Required")
     else:
         problems.string(item["name"], "name", required=True)
-    for name in ("middleName", "lastName", "nationalities", "externalId"):
+    for name in ("middleName", "lastName", "externalId"):
         if name in item:
             problems.string(item[name], name)
+    if "nationalities" in item:
+        _validate_nationalities(problems, item["nationalities"])
     if "birthDate" in item and problems.string(item["birthDate"], "birthDate") and not _is_date(item["birthDate"]):
         problems.add("birthDate", "invalid_date", "Expected a date as YYYY-MM-DD")
     if "scopes" in item:
@@ -193,6 +196,16 @@ def validate_item(item: Any) -> list[dict[str, str]]:
         if mx is not None and problems.object(mx, "scopeData.MX", ("rfc", "curp", "actividadVulnerable", "cnbv")):
             _validate_mx(problems, mx, client_type)
     return problems.errors
+
+
+def _validate_nationalities(problems: Problems, value: Any) -> None:
+    # Both documented forms: one code as a string ("MX") or a list of codes (["MX", "US"]); a joined string is neither.
+    if isinstance(value, list):
+        for position, code in enumerate(value):
+            if problems.string(code, f"nationalities[{position}]", required=True) and not COUNTRY.match(code):
+                problems.add(f"nationalities[{position}]", "invalid_string", "Expected an ISO 3166-1 alpha-2 code")
+    elif problems.string(value, "nationalities") and not COUNTRY.match(value):
+        problems.add("nationalities", "invalid_string", "Expected an ISO 3166-1 alpha-2 code, or a list of them")
 
 
 def _validate_mx(problems: Problems, mx: dict[str, Any], client_type: Any) -> None:
