@@ -20,6 +20,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 from stdnum.mx import curp as stdnum_curp
 from stdnum.mx import rfc as stdnum_rfc
 
+from onboarding.identifiers import company_rfc_mismatch, person_curp_mismatch, person_rfc_mismatch
 from onboarding.models.records import AV_FIELDS, ClientType
 
 PERSON_TYPES = (ClientType.INDIVIDUAL,)
@@ -91,7 +92,14 @@ MESSAGES = {
     "curp_birth_date_mismatch": _(
         "The date in %(field)s (%(curp_date)s) differs from the birth date (%(birth_date)s)."
     ),
-    "rfc_curp_mismatch": _("RFC and CURP start differently (%(rfc_stem)s / %(curp_stem)s); check both."),
+    "rfc_name_mismatch": _(
+        "The letters %(found)s of %(field)s do not come from the client's name, which gives %(expected)s; "
+        "check the name and the RFC."
+    ),
+    "curp_name_mismatch": _(
+        "The letters %(found)s of %(field)s do not come from the client's name, which gives %(expected)s; "
+        "check the name and the CURP."
+    ),
     "birth_date_future": _("%(field)s cannot be in the future."),
     "birth_date_old": _("%(field)s is before 1900; check it."),
     "date_invalid": _("%(field)s %(value)s is not a date; use DD/MM/YYYY or YYYY-MM-DD."),
@@ -430,17 +438,27 @@ def _identifier_problems(values: Mapping[str, Any], client_type: str | None, tod
         problems += check_rfc(rfc, client_type, birth, today)
     if curp and not is_formula(curp) and client_type in PERSON_TYPES:
         problems += check_curp(curp, birth)
-    if (
-        len(rfc) == 13
-        and len(curp) == 18
-        and rfc not in GENERIC_RFCS
-        and not has_errors(problems)
-        and rfc[:10] != curp[:10]
-    ):
-        problems.append(
-            Problem("curp", "rfc_curp_mismatch", Severity.WARNING, {"rfc_stem": rfc[:10], "curp_stem": curp[:10]})
-        )
+    if not has_errors(problems):
+        problems += _name_letter_problems(values, client_type, rfc, curp)
     return problems
+
+
+def _name_letter_problems(values: Mapping[str, Any], client_type: str | None, rfc: str, curp: str) -> list[Problem]:
+    """Each key's name letters against the holder's own name (onboarding.identifiers), as warnings."""
+    given, last_name = (values.get("name"), values.get("middle_name")), values.get("last_name")
+    mismatches = []
+    if client_type in PERSON_TYPES:
+        if len(rfc) == 13 and rfc not in GENERIC_RFCS:
+            mismatches.append(("rfc", person_rfc_mismatch(rfc, given_names=given, last_name=last_name)))
+        if len(curp) == 18:
+            mismatches.append(("curp", person_curp_mismatch(curp, given_names=given, last_name=last_name)))
+    elif client_type == ClientType.COMPANY and len(rfc) == 12:
+        mismatches.append(("rfc", company_rfc_mismatch(rfc, legal_name=values.get("name"))))
+    return [
+        Problem(field, f"{field}_name_mismatch", Severity.WARNING, {"found": m.found, "expected": m.expected})
+        for field, m in mismatches
+        if m
+    ]
 
 
 def _scope_problems(values: Mapping[str, Any]) -> list[Problem]:
