@@ -170,6 +170,8 @@ class ChainProblem(models.TextChoices):
     HASH_MISMATCH = "hash_mismatch", _("hash mismatch")
     UNREGISTERED = "unregistered", _("event added outside the audit writer")
     ANCHOR_MISMATCH = "anchor_mismatch", _("history rewritten since the anchor was taken")
+    SHORTENED = "shortened", _("chain shortened")
+    HEAD_MISSING = "head_missing", _("chain head missing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,13 +213,18 @@ def audit_chain_verify(*, chunk_size: int = 5000, anchors: Mapping[int, str] | N
             return ChainReport(False, checked, event.seq, detail, ChainProblem.ANCHOR_MISMATCH)
         prev, expected_seq = event.hash, expected_seq + 1
     last = expected_seq - 1
-    if beyond := [seq for seq in sorted(anchors) if seq > last]:
-        detail = f"event #{beyond[0]}, anchored earlier, is missing: the chain ends at #{last}"
-        return ChainReport(False, checked, beyond[0], detail, ChainProblem.GAP)
+    # Events cut from the end leave no gap and no broken link: what says they existed is an anchor kept outside
+    # the database, and the chain head (which, on PostgreSQL, only moves forward and cannot be deleted).
+    if anchors and (anchored := max(anchors)) > last:
+        detail = f"the anchor says event #{anchored} existed, but the chain ends at #{last}"
+        return ChainReport(False, checked, last + 1, detail, ChainProblem.SHORTENED)
     head = AuditChainHead.objects.filter(pk=1).first()
+    if head is None and last:
+        detail = f"the chain head, which records the last event written, is gone: events after #{last} may be too"
+        return ChainReport(False, checked, last + 1, detail, ChainProblem.HEAD_MISSING)
     if head and head.last_seq > last:
-        detail = f"the chain ends early: events after #{last} are missing"
-        return ChainReport(False, checked, last + 1, detail, ChainProblem.GAP)
+        detail = f"the chain head says event #{head.last_seq} was written, but the chain ends at #{last}"
+        return ChainReport(False, checked, last + 1, detail, ChainProblem.SHORTENED)
     if head and head.last_seq < last:
         # A well-formed event appended by hand: only the head, updated by the writer under its lock, tells.
         detail = f"event #{head.last_seq + 1} was not written by the audit writer (the head ends at #{head.last_seq})"
