@@ -1,10 +1,12 @@
-"""Carries who/where of the current request to the audit trail without threading it through calls."""
+"""Carries who/where of the current request to the audit trail without threading it through calls, and keeps
+every response of the app out of browser and proxy caches."""
 
 import contextvars
 import uuid
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,4 +52,21 @@ class RequestContextMiddleware:
         finally:
             reset_request_context(token)
         response["X-Request-ID"] = ctx.request_id
+        return response
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` (Django's `never_cache` headers) on every response of the app.
+
+    Pages, htmx partials and exports all show client data (RFC, CURP, names), so none may stay in a shared
+    computer's browser cache or a proxy. A middleware rather than a decorator: a new view is covered without anyone
+    remembering it, and so are the responses no view makes (403, 404, login redirects). It sits just below
+    WhiteNoise, which answers static files before it, so those stay cacheable."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        add_never_cache_headers(response)
         return response

@@ -13,11 +13,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from onboarding.imports.export import csv_safe
 from onboarding.middleware import current_request_context
 from onboarding.models import AuditAction, AuditChainHead, AuditEvent, AuditVerification
 from onboarding.permissions import PERM_VIEW_AUDIT
 from onboarding.services.bulk import rows_insert
-from onboarding.validation import FORMULA_PREFIXES
 
 GENESIS_HASH = "0" * 64
 # Fields covered by each event's hash, in a fixed order; changing this list breaks old chains.
@@ -253,12 +253,6 @@ def audit_chain_verify_and_record(*, actor=None, anchors: Mapping[int, str] | No
                 changes["anchors"] = sorted(anchors)
             audit_event_write(actor=actor, action=AuditAction.AUDIT_VERIFIED, changes=changes)
     return report
-
-
-def csv_safe(value: Any) -> str:
-    """The cell as text, with a leading quote when a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def audit_export_csv(*, actor, events: QuerySet[AuditEvent], filters: dict[str, Any]) -> Iterator[list[str]]:

@@ -259,6 +259,16 @@ def test_rate_limit_sends_retry_after(http, artu, artu_items):
     assert (response.status_code, response.headers["Retry-After"]) == (429, "5")
 
 
+def test_echo_key_answers_401_with_the_key_in_the_status_line_and_a_header(http, artu, artu_items):
+    artu.set_faults(next=[{"fault": "echo_key"}])
+    response = post_batch(http, artu_items(1))
+
+    assert (response.status_code, response.json()) == (401, {})
+    assert response.reason_phrase == f"Bad key Bearer {artu.token}"
+    assert artu.token in response.headers["WWW-Authenticate"]
+    assert artu.clients("test") == []
+
+
 def test_eight_concurrent_requests_with_200_ms_latency_overlap(artu, artu_items):
     artu.set_faults(latency_ms=200)
     batches = [artu_items(5) for _ in range(8)]
