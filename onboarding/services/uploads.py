@@ -268,13 +268,16 @@ def upload_stage(*, upload_id: int) -> Upload:
     (ValidationError) leaves the upload `failed` with its message; an unexpected error does too, and is re-raised.
     A lost database raises StagingInterrupted and leaves the staging to be started again once its lease expires.
     """
-    claimed = Upload.objects.filter(pk=upload_id, status=UploadStatus.QUEUED).update(
-        status=UploadStatus.STAGING,
-        rows_done=0,
-        staging_attempts=F("staging_attempts") + 1,
-        heartbeat_at=timezone.now(),
-    )
-    upload = Upload.objects.select_related("created_by").get(pk=upload_id)
+    try:
+        claimed = Upload.objects.filter(pk=upload_id, status=UploadStatus.QUEUED).update(
+            status=UploadStatus.STAGING,
+            rows_done=0,
+            staging_attempts=F("staging_attempts") + 1,
+            heartbeat_at=timezone.now(),
+        )
+        upload = Upload.objects.select_related("created_by").get(pk=upload_id)
+    except (OperationalError, InterfaceError) as exc:
+        raise StagingInterrupted() from exc  # queued or staging: the sweep starts it (again)
     if not claimed:
         return upload
     try:
