@@ -46,6 +46,9 @@ EXTRA_USERS = {"capturista2": (Role.DATA_ENTRY,), "oficial2": (Role.OFFICER,)}
 
 @dataclass
 class World:
+    """The module's objects. They are shared by its tests while each test's changes are rolled back, so take ids
+    from them and read a row again before relying on a field a request may change."""
+
     users: dict[str, Any]
     record: ClientRecord
     upload: Upload  # staged, with a row that has a problem
