@@ -1,8 +1,19 @@
-"""What every page of the project (each URL of the access table, opened by someone allowed to) must never lack or
-leak: the browser-side protections in its headers, and the Artu API key in its body."""
+"""What every page of the project (each URL of the access table, opened by someone allowed to) must never lack,
+leak or do: the browser-side protections in its headers, the Artu API key in its body, a change of state on GET
+(the CSRF check guards POST only)."""
 
 import pytest
 
+from onboarding.models import (
+    AuditAction,
+    AuditEvent,
+    AuditVerification,
+    ClientRecord,
+    SavedMapping,
+    Submission,
+    SubmissionBatch,
+    Upload,
+)
 from tests.security.access import ACCESS, url_for
 from tests.security.world import ANONYMOUS
 
@@ -16,12 +27,27 @@ def _opener(key: str) -> str:
     return next(role for role in OPENERS if role in ACCESS[key].get)
 
 
+def _state() -> tuple:
+    """What a request could change. A download writes its own audit event (data.export), and nothing else."""
+    return (
+        list(ClientRecord.objects.order_by("pk").values_list("pk", "status", "version", "updated_by")),
+        list(Upload.objects.order_by("pk").values_list("pk", "status", "mapping")),
+        list(Submission.objects.order_by("pk").values_list("pk", "status")),
+        list(SubmissionBatch.objects.order_by("pk").values_list("pk", "state", "claimed_at")),
+        list(SavedMapping.objects.order_by("pk").values_list("pk", "mapping")),
+        AuditEvent.objects.exclude(action=AuditAction.EXPORT).count(),
+        AuditVerification.objects.count(),
+    )
+
+
 @pytest.mark.parametrize("key", PAGES)
-def test_each_page_keeps_its_protections_and_never_shows_the_artu_key(world, client_for, settings, key):
+def test_each_page_keeps_its_protections_shows_no_secret_and_changes_nothing(world, client_for, settings, key):
     settings.ARTU_API_KEY = CANARY
     rule = ACCESS[key]
+    before = _state()
     response = client_for(_opener(key)).get(url_for(key, rule, world), headers=rule.headers or {})
     body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert _state() == before, f"GET {key} changed something"
     assert CANARY.encode() not in body
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
