@@ -2,13 +2,14 @@
 submissions with batches, audit events, a verification and a background task, so every URL's arguments name
 something that exists."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
+from django.test import Client, TestCase
 
 from onboarding.models import (
     AuditEvent,
@@ -60,6 +61,16 @@ class World:
     task_id: str
     record_content_type: int
     sessions: dict[str, str]  # a signed-in session cookie per user: signing in is paid once per module
+
+
+@contextmanager
+def rolled_back():
+    """Undo whatever happens inside: TestCase's own savepoint, so the services may still open durable blocks."""
+    atomics = TestCase._enter_atomics()
+    try:
+        yield
+    finally:
+        TestCase._rollback_atomics(atomics)
 
 
 def world_build() -> World:
