@@ -40,15 +40,19 @@ def _approve(client, record: ClientRecord):
     )
 
 
-def test_an_officer_cannot_approve_a_record_they_created(world, client_for):
-    oficial = client_for("oficial")
-    assert oficial.post(reverse("records:create"), _record_form()).status_code == 302
-    record = ClientRecord.objects.get(external_id="SEC-0001")
-    assert record.created_by == world.users["oficial"]
+def _edit_name(client, record: ClientRecord, value: str):
+    """Change the record's name in its queue cell, as the inline editor sends it."""
+    return client.post(
+        reverse("review:cell", args=[record.pk, "name"]),
+        {"value": value, "version": record.version},
+        headers={"HX-Request": "true"},
+    )
 
-    refused = _approve(oficial, record)
+
+def _maker_refused_checker_approves(world, client_for, record: ClientRecord, maker: str, why: str) -> None:
+    refused = _approve(client_for(maker), record)
     assert refused.status_code == 422
-    assert "You created this record; another officer must check it." in refused.content.decode()
+    assert why in refused.content.decode()
     record.refresh_from_db()
     assert record.status == RecordStatus.IN_REVIEW
 
@@ -57,24 +61,21 @@ def test_an_officer_cannot_approve_a_record_they_created(world, client_for):
     assert record.status == RecordStatus.APPROVED and record.reviewed_by == world.users["oficial_live"]
 
 
+def test_an_officer_cannot_approve_a_record_they_created(world, client_for):
+    assert client_for("oficial").post(reverse("records:create"), _record_form()).status_code == 302
+    record = ClientRecord.objects.get(external_id="SEC-0001")
+    assert record.created_by == world.users["oficial"]
+    why = "You created this record; another officer must check it."
+    _maker_refused_checker_approves(world, client_for, record, "oficial", why)
+
+
 def test_an_officer_cannot_approve_a_record_whose_data_they_last_changed(world, client_for):
     record = _fresh(world.record)  # staged by data entry
-    oficial = client_for("oficial")
-    edited = oficial.post(
-        reverse("review:cell", args=[record.pk, "name"]),
-        {"value": "Sofía Elena", "version": record.version},
-        headers={"HX-Request": "true"},
-    )
-    assert edited.status_code == 200
+    assert _edit_name(client_for("oficial"), record, "Sofía Elena").status_code == 200
     record.refresh_from_db()
     assert record.updated_by == world.users["oficial"]
-
-    refused = _approve(oficial, record)
-    assert refused.status_code == 422
-    assert "You made the last change to this record" in refused.content.decode()
-    record.refresh_from_db()
-    assert record.status == RecordStatus.IN_REVIEW
-    assert _approve(client_for("oficial2"), record).status_code == 302
+    why = "You made the last change to this record"
+    _maker_refused_checker_approves(world, client_for, record, "oficial", why)
 
 
 def test_bulk_approval_skips_the_officers_own_records(world, client_for):
@@ -100,12 +101,7 @@ def test_data_entry_cannot_decide_on_a_record(world, client_for):
 def test_data_entry_may_edit_a_record_someone_else_staged(world, client_for):
     """No ownership of records: README gives data entry "create and edit client records", not only their own."""
     record = _fresh(world.record)
-    response = client_for("capturista2").post(
-        reverse("review:cell", args=[record.pk, "name"]),
-        {"value": "Sofía Elena", "version": record.version},
-        headers={"HX-Request": "true"},
-    )
-    assert response.status_code == 200
+    assert _edit_name(client_for("capturista2"), record, "Sofía Elena").status_code == 200
     record.refresh_from_db()
     assert record.name == "Sofía Elena" and record.updated_by == world.users["capturista2"]
 
@@ -114,12 +110,7 @@ def test_a_record_being_submitted_cannot_be_edited_by_anyone(world, client_for):
     record = ClientRecord.objects.filter(batch__submission=world.submission).first()
     assert record.status == RecordStatus.SUBMITTING
     for role in ("capturista", "oficial", "admin"):
-        response = client_for(role).post(
-            reverse("review:cell", args=[record.pk, "name"]),
-            {"value": "Otro Nombre", "version": record.version},
-            headers={"HX-Request": "true"},
-        )
-        assert response.status_code == 422, role
+        assert _edit_name(client_for(role), record, "Otro Nombre").status_code == 422, role
     record.refresh_from_db()
     assert record.name != "Otro Nombre"
 
@@ -128,15 +119,24 @@ def _live_form() -> dict[str, str]:
     return {"what": "all", "environment": "live", "atomic": "on", "confirmation": "LIVE"}
 
 
-def test_only_the_live_role_starts_a_live_submission(world, client_for):
-    capturista, oficial2 = world.users["capturista"], world.users["oficial2"]
-    ClientRecordFactory(created_by=capturista, status=RecordStatus.APPROVED, reviewed_by=oficial2)
-    live_before = Submission.objects.filter(environment="live").count()
+def _approved_record(world) -> ClientRecord:
+    """A record staged by data entry and approved by an officer: something to submit."""
+    return ClientRecordFactory(
+        created_by=world.users["capturista"], status=RecordStatus.APPROVED, reviewed_by=world.users["oficial2"]
+    )
 
-    refused = client_for("oficial").post(reverse("submissions:create"), _live_form())
+
+def _live_refused_to(client) -> None:
+    live_before = Submission.objects.filter(environment="live").count()
+    refused = client.post(reverse("submissions:create"), _live_form())
     assert refused.status_code in (403, 422)
     assert Submission.objects.filter(environment="live").count() == live_before
 
+
+def test_only_the_live_role_starts_a_live_submission(world, client_for):
+    _approved_record(world)
+    _live_refused_to(client_for("oficial"))
+    live_before = Submission.objects.filter(environment="live").count()
     started = client_for("oficial_live").post(reverse("submissions:create"), _live_form())
     assert started.status_code == 302
     assert Submission.objects.filter(environment="live").count() == live_before + 1
@@ -148,12 +148,8 @@ def test_only_the_live_role_starts_a_live_submission(world, client_for):
     "administrator sends to live without holding that role (to be decided)",
 )
 def test_the_administrator_without_the_live_role_cannot_start_a_live_submission(world, client_for):
-    capturista, oficial2 = world.users["capturista"], world.users["oficial2"]
-    ClientRecordFactory(created_by=capturista, status=RecordStatus.APPROVED, reviewed_by=oficial2)
-    live_before = Submission.objects.filter(environment="live").count()
-    refused = client_for("admin").post(reverse("submissions:create"), _live_form())
-    assert refused.status_code in (403, 422)
-    assert Submission.objects.filter(environment="live").count() == live_before
+    _approved_record(world)
+    _live_refused_to(client_for("admin"))
 
 
 @pytest.mark.xfail(
