@@ -60,20 +60,25 @@ def _admin_object(pk: Callable[[World], Any]) -> Callable[[World], dict]:
     return lambda w: {"object_id": str(pk(w))}
 
 
-def _admin_model(app: str, model: str, pk: Callable[[World], Any], *, editable: bool) -> dict[str, Rule]:
-    """The six URLs the admin makes for a registered model. A read-only model's admin refuses add, change and
-    delete even to a superuser (403); its change page is then a page to look at."""
-    changes = ADMIN if editable else NOBODY
+def _admin_model(
+    app: str, model: str, pk: Callable[[World], Any], *, add: bool, change: bool, delete: bool
+) -> dict[str, Rule]:
+    """The six URLs the admin makes for a registered model. What its ModelAdmin forbids (add, change, delete) it
+    refuses even to a superuser (403); a change page it may not change is a page to look at."""
     obj = _admin_object(pk)
+    allowed = {True: ADMIN, False: NOBODY}
     return {
         f"admin:{app}_{model}_changelist": Rule(get=ADMIN, post=ADMIN),
-        f"admin:{app}_{model}_add": Rule(get=changes, post=changes),
+        f"admin:{app}_{model}_add": Rule(get=allowed[add], post=allowed[add]),
         f"admin:{app}_{model}_history": Rule(get=ADMIN, post=ADMIN, kwargs=obj),
-        f"admin:{app}_{model}_delete": Rule(get=changes, post=changes, kwargs=obj),
-        f"admin:{app}_{model}_change": Rule(get=ADMIN, post=changes, kwargs=obj),
+        f"admin:{app}_{model}_delete": Rule(get=allowed[delete], post=allowed[delete], kwargs=obj),
+        f"admin:{app}_{model}_change": Rule(get=ADMIN, post=allowed[change], kwargs=obj),
         f"admin/{app}/{model}/<path:object_id>/": Rule(get=ADMIN, post=ADMIN, kwargs=obj),  # redirect to change
     }
 
+
+EDITABLE = {"add": True, "change": True, "delete": True}
+READ_ONLY = {"add": False, "change": False, "delete": False}
 
 ACCESS: dict[str, Rule] = {
     "home": Rule(get=SIGNED_IN, post=None),
@@ -132,12 +137,17 @@ ACCESS: dict[str, Rule] = {
     # The admin's catch-all: a known admin page without its slash is redirected to it.
     "admin/(?P<url>.*)$": Rule(get=ADMIN, post=ADMIN, kwargs=lambda w: {"url": "auth/user"}),
     "admin:auth_user_password_change": Rule(get=ADMIN, post=ADMIN, kwargs=lambda w: {"id": w.users["capturista"].pk}),
-    **_admin_model("auth", "user", lambda w: w.users["capturista"].pk, editable=True),
-    **_admin_model("auth", "group", lambda w: w.users["capturista"].groups.get().pk, editable=True),
-    **_admin_model("onboarding", "auditevent", lambda w: w.event.pk, editable=False),
-    **_admin_model("onboarding", "auditverification", lambda w: w.verification.pk, editable=False),
-    **_admin_model("onboarding", "clientrecord", lambda w: w.record.pk, editable=False),
-    **_admin_model("django_tasks_database", "dbtaskresult", lambda w: w.task_id, editable=False),
+    **_admin_model("auth", "user", lambda w: w.users["capturista"].pk, **EDITABLE),
+    **_admin_model("auth", "group", lambda w: w.users["capturista"].groups.get().pk, **EDITABLE),
+    # Read-only: the audit trail, client records (they change through the app's services) and background tasks.
+    **_admin_model("onboarding", "auditevent", lambda w: w.event.pk, **READ_ONLY),
+    **_admin_model("onboarding", "auditverification", lambda w: w.verification.pk, **READ_ONLY),
+    **_admin_model("onboarding", "clientrecord", lambda w: w.record.pk, **READ_ONLY),
+    **_admin_model("django_tasks_database", "dbtaskresult", lambda w: w.task_id, **READ_ONLY),
+    # Sign-in throttling (django-axes): the administrator reads failures and lifts a lockout by deleting it.
+    **_admin_model("axes", "accessattempt", lambda w: w.sign_in_attempt, add=False, change=True, delete=True),
+    **_admin_model("axes", "accessfailurelog", lambda w: w.sign_in_failure, add=False, change=True, delete=True),
+    **_admin_model("axes", "accesslog", lambda w: w.sign_in_log, add=False, change=True, delete=True),
 }
 
 

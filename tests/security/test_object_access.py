@@ -40,10 +40,10 @@ def _approve(client, record: ClientRecord):
     )
 
 
-def _edit_name(client, record: ClientRecord, value: str):
-    """Change the record's name in its queue cell, as the inline editor sends it."""
+def _edit_external_id(client, record: ClientRecord, value: str):
+    """Change the record's external id in its queue cell, as the inline editor sends it (no rule depends on it)."""
     return client.post(
-        reverse("review:cell", args=[record.pk, "name"]),
+        reverse("review:cell", args=[record.pk, "external_id"]),
         {"value": value, "version": record.version},
         headers={"HX-Request": "true"},
     )
@@ -71,7 +71,7 @@ def test_an_officer_cannot_approve_a_record_they_created(world, client_for):
 
 def test_an_officer_cannot_approve_a_record_whose_data_they_last_changed(world, client_for):
     record = _fresh(world.record)  # staged by data entry
-    assert _edit_name(client_for("oficial"), record, "Sofía Elena").status_code == 200
+    assert _edit_external_id(client_for("oficial"), record, "SEC-EDIT-1").status_code == 200
     record.refresh_from_db()
     assert record.updated_by == world.users["oficial"]
     why = "You made the last change to this record"
@@ -101,18 +101,18 @@ def test_data_entry_cannot_decide_on_a_record(world, client_for):
 def test_data_entry_may_edit_a_record_someone_else_staged(world, client_for):
     """No ownership of records: README gives data entry "create and edit client records", not only their own."""
     record = _fresh(world.record)
-    assert _edit_name(client_for("capturista2"), record, "Sofía Elena").status_code == 200
+    assert _edit_external_id(client_for("capturista2"), record, "SEC-EDIT-1").status_code == 200
     record.refresh_from_db()
-    assert record.name == "Sofía Elena" and record.updated_by == world.users["capturista2"]
+    assert record.external_id == "SEC-EDIT-1" and record.updated_by == world.users["capturista2"]
 
 
 def test_a_record_being_submitted_cannot_be_edited_by_anyone(world, client_for):
     record = ClientRecord.objects.filter(batch__submission=world.submission).first()
     assert record.status == RecordStatus.SUBMITTING
     for role in ("capturista", "oficial", "admin"):
-        assert _edit_name(client_for(role), record, "Otro Nombre").status_code == 422, role
+        assert _edit_external_id(client_for(role), record, "SEC-EDIT-1").status_code == 422, role
     record.refresh_from_db()
-    assert record.name != "Otro Nombre"
+    assert record.external_id != "SEC-EDIT-1"
 
 
 def _live_form() -> dict[str, str]:
