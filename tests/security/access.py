@@ -93,6 +93,7 @@ ACCESS: dict[str, Rule] = {
     "uploads:mapping": Rule(get=MAKERS, post=MAKERS, kwargs=lambda w: {"pk": w.upload_unmapped.pk}),
     "uploads:progress": Rule(get=READERS, post=None, kwargs=_upload, headers=HTMX),
     "uploads:problems": Rule(get=READERS, post=None, kwargs=_upload),
+    "uploads:retry": Rule(get=None, post=MAKERS, kwargs=_upload),
     # Review: everyone with a role reads the queue; editing a cell is editing; decisions are the officers'.
     "review:queue": Rule(get=READERS, post=None),
     "review:bulk": Rule(get=None, post=OFFICERS),
