@@ -27,7 +27,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +37,7 @@ from onboarding.artu.client import ArtuAuthError, ArtuClient, ArtuError, ArtuRat
 from onboarding.artu.payload import PAYLOAD_FIELDS, record_to_item
 from onboarding.artu.wire import BatchResult, Outcome
 from onboarding.errors import DomainError
+from onboarding.imports.export import csv_safe
 from onboarding.models import (
     ArtuEnvironment,
     AuditAction,
@@ -47,7 +49,7 @@ from onboarding.models import (
     SubmissionStatus,
 )
 from onboarding.permissions import PERM_SUBMIT, PERM_SUBMIT_LIVE, PERM_VIEW_SUBMISSIONS
-from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write, csv_safe, json_safe
+from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write, json_safe
 from onboarding.services.bulk import objects_update
 
 logger = logging.getLogger(__name__)
@@ -123,7 +125,8 @@ def _check_permission(actor, environment: str, confirmation: str) -> None:
     if environment == ArtuEnvironment.LIVE:
         if not actor.has_perm(PERM_SUBMIT_LIVE):
             raise PermissionDenied
-        if (confirmation or "").strip().upper() != LIVE_CONFIRMATION:
+        # The word exactly as shown, capitals included: typing it is the officer's deliberate act.
+        if (confirmation or "").strip() != LIVE_CONFIRMATION:
             raise SubmissionRefused(_("To send to live, type LIVE in the confirmation box."))
 
 
@@ -746,6 +749,26 @@ def submission_resume(*, actor, submission_id: int, enqueue: bool = True) -> Sub
 
             transaction.on_commit(lambda: submission_run_task.enqueue(submission.pk))
     return submission
+
+
+def submission_requeue_stalled() -> list[int]:
+    """Queue the task again for each unfinished submission none of whose batches has shown a sign of life for
+    ARTU_LEASE_SECONDS, unless a run of it waits in the queue already; returns their ids. The run takes over the
+    batches whose lease has expired (reconciling them first), sends the others and finishes the submission."""
+    from onboarding.tasks import submission_run_task, task_runs_abandon, task_subjects_waiting
+
+    last_sign = Greatest(Coalesce(Max("batches__claimed_at"), "created_at"), Coalesce("started_at", "created_at"))
+    stalled = set(
+        Submission.objects.filter(status__in=(SubmissionStatus.QUEUED, SubmissionStatus.RUNNING))
+        .annotate(last_sign=last_sign)
+        .filter(last_sign__lt=timezone.now() - _lease())
+        .values_list("pk", flat=True)
+    ) - task_subjects_waiting(submission_run_task)
+    task_runs_abandon(submission_run_task, stalled)
+    for pk in sorted(stalled):
+        logger.warning("submission %s shows no sign of life; its task is queued again", pk)
+        submission_run_task.enqueue(pk)
+    return sorted(stalled)
 
 
 def submission_progress(submission: Submission) -> dict[str, Any]:
