@@ -8,4 +8,4 @@ class OnboardingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from onboarding import signals  # noqa: F401  (auth sign-in/out events into the audit trail)
+        from onboarding import checks, signals  # noqa: F401  (deploy checks; auth sign-in/out into the audit trail)

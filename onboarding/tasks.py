@@ -19,3 +19,11 @@ def upload_stage_task(upload_id: int) -> dict:
 
     upload = upload_stage(upload_id=upload_id)
     return {"status": upload.status, "rows": upload.row_count, "errors": upload.error_count}
+
+
+@task
+def worker_heartbeat_task() -> int:
+    """Shows that a worker takes tasks (`/healthz` queues one when none waits); drops heartbeats an hour old."""
+    from onboarding.health import heartbeats_prune
+
+    return heartbeats_prune()
