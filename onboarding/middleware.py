@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 
@@ -87,6 +89,13 @@ class RequestContextMiddleware:
 SESSION_LAST_SEEN_KEY = "_last_seen"
 
 
+@receiver(user_logged_in)
+def session_start_idle_clock(sender, request, user, **kwargs) -> None:
+    # Set with the sign-in, so the first pages after it do not write the session again.
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_LAST_SEEN_KEY] = int(time.time())
+
+
 class SessionIdleTimeoutMiddleware:
     """Signs out a user whose last request is more than `SESSION_IDLE_MINUTES` old (SESSION_COOKIE_AGE stays the
     absolute limit). The time of the last request is written at most once a minute, not on every request."""
@@ -98,9 +107,9 @@ class SessionIdleTimeoutMiddleware:
         if request.user.is_authenticated:
             idle = settings.SESSION_IDLE_MINUTES * 60
             now = int(time.time())
-            last_seen = request.session.get(SESSION_LAST_SEEN_KEY, now)
-            if now - last_seen > idle:
+            last_seen = request.session.get(SESSION_LAST_SEEN_KEY)
+            if last_seen is not None and now - last_seen > idle:
                 logout(request)  # flushes the session; the sign-out goes into the audit trail
-            elif now - last_seen >= min(60, idle // 4) or SESSION_LAST_SEEN_KEY not in request.session:
+            elif last_seen is None or now - last_seen >= min(60, idle // 4):
                 request.session[SESSION_LAST_SEEN_KEY] = now
         return self.get_response(request)
