@@ -29,10 +29,14 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def clean_environ() -> dict[str, str]:
+    """This process's environment without what the test session set for itself (settings module, async flag)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "ENV_FILE"}
+
+
 def production_env(**extra: str) -> dict[str, str]:
     """What deploy/onboarding.env.example asks for: DEBUG off, a real secret, https Artu and a non-sandbox key."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "ENV_FILE")}
-    return env | {
+    return clean_environ() | {
         "ENV_FILE": os.devnull,  # a developer's .env must not leak into these runs
         "DEBUG": "False",
         "SECRET_KEY": secrets.token_urlsafe(50),

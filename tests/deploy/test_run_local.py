@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy import BASE_DIR, database_url, free_port, wait_for_http
+from tests.deploy import BASE_DIR, clean_environ, database_url, free_port, wait_for_http
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +41,7 @@ def wait_until(condition, timeout: float = 30.0):
 
 def test_a_dead_worker_is_started_again_and_ctrl_c_stops_everything(tmp_path):
     port, sandbox_port = free_port(), free_port()
-    env = os.environ | {
+    env = clean_environ() | {
         "ENV_FILE": os.devnull,
         "DEBUG": "True",
         "DATABASE_URL": database_url(),
@@ -49,7 +49,6 @@ def test_a_dead_worker_is_started_again_and_ctrl_c_stops_everything(tmp_path):
         "ARTU_SANDBOX_PORT": str(sandbox_port),
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
     log = tmp_path / "run-local.log"
     with log.open("w") as out:
         # Its own process group, like a shell job: Ctrl-C reaches the whole group.
