@@ -1,5 +1,5 @@
-"""Carries who/where of the current request to the audit trail and the logs without threading it through calls;
-ends sessions left idle."""
+"""Carries who/where of the current request to the audit trail and the logs without threading it through calls,
+keeps every response of the app out of browser and proxy caches, and ends sessions left idle."""
 
 import contextvars
 import ipaddress
@@ -13,6 +13,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,22 +48,25 @@ def reset_request_context(token: contextvars.Token) -> None:
     _current.reset(token)
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    # Behind the reverse proxy every connection comes from the proxy; it puts the client's address in X-Real-IP
-    # (overwriting whatever the client sent). Without a proxy that header is the client's own word: ignored.
-    if settings.BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_REAL_IP", "").strip()
-        try:
-            return str(ipaddress.ip_address(forwarded))
-        except ValueError:
-            pass
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies the X-Forwarded-For entry
+    the outermost one added. Each proxy appends the address it was called from, so only the last COUNT entries are
+    trustworthy; those before them are whatever the client sent. The audit trail and sign-in throttling use it."""
+    count = settings.TRUSTED_PROXY_COUNT
+    if count > 0:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= count:
+            try:
+                return str(ipaddress.ip_address(forwarded[-count]))
+            except ValueError:
+                pass  # not an address: a proxy set up otherwise; the peer's address at least is true
     return request.META.get("REMOTE_ADDR") or None
 
 
 def context_from_request(request: HttpRequest) -> RequestContext:
     given = request.META.get("HTTP_X_REQUEST_ID", "")
     return RequestContext(
-        ip_address=_client_ip(request),
+        ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
         request_id=given if SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex,
     )
@@ -83,6 +87,23 @@ class RequestContextMiddleware:
             _current_request.reset(request_token)
             reset_request_context(token)
         response["X-Request-ID"] = ctx.request_id
+        return response
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` (Django's `never_cache` headers) on every response of the app.
+
+    Pages, htmx partials and exports all show client data (RFC, CURP, names), so none may stay in a shared
+    computer's browser cache or a proxy. A middleware rather than a decorator: a new view is covered without anyone
+    remembering it, and so are the responses no view makes (403, 404, login redirects). It sits just below
+    WhiteNoise, which answers static files before it, so those stay cacheable."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        add_never_cache_headers(response)
         return response
 
 
