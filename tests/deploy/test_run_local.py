@@ -28,7 +28,7 @@ def processes_in_group(pgid: int) -> dict[int, str]:
 
 
 def workers(pgid: int) -> set[int]:
-    return {pid for pid, cmd in processes_in_group(pgid).items() if "db_worker" in cmd and "manage.py" in cmd}
+    return {pid for pid, cmd in processes_in_group(pgid).items() if "manage.py worker" in cmd}
 
 
 def wait_until(condition, timeout: float = 30.0):
