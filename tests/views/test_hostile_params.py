@@ -62,6 +62,7 @@ ENDPOINTS = {
     "audit:log": ([], [*AuditFilterForm.base_fields, *PAGE], {}),
     "audit:export": ([], list(AuditFilterForm.base_fields), {}),
     "audit:event": (["event"], [], {}),
+    "healthz": ([], [], {}),
 }
 # POST only: a GET is refused (405) before any parameter is read; their forms have tests of their own.
 POST_ONLY = {"logout", "set_language", "review:bulk", "audit:verify", "submissions:resume"}

@@ -76,6 +76,7 @@ REQUESTS = [
     ("login", "get", lambda w: [], {}, False),
     ("logout", "post", lambda w: [], {}, False),
     ("set_language", "post", lambda w: [], {"language": "en", "next": "/"}, False),
+    ("healthz", "get", lambda w: [], {}, False),
 ]
 
 
