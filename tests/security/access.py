@@ -117,6 +117,8 @@ ACCESS: dict[str, Rule] = {
     "login": Rule(get=EVERYONE, post=EVERYONE),
     "logout": Rule(get=None, post=SIGNED_IN, allowed_as="sign in"),  # signed out, sent to sign in again
     "set_language": Rule(get=EVERYONE, post=EVERYONE),
+    # For load balancers and monitoring: no personal data, no sign-in.
+    "healthz": Rule(get=EVERYONE, post=None),
     # The Django admin: the administrator only.
     "admin:index": Rule(get=ADMIN, post=ADMIN),
     "admin:login": Rule(get=EVERYONE, post=EVERYONE),
