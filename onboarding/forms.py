@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from onboarding import validation
 from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord
@@ -16,9 +17,21 @@ from onboarding.validation import (
     validate_record,
 )
 
-DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
+DATE_PLACEHOLDER = pgettext_lazy("how to type a date", "DD/MM/YYYY")
 # Free text, tidied here; the identifiers and nationalities have cleaners of their own.
 TEXT_FIELDS = tuple(f for f in validation.TEXT_FIELDS if f not in ("rfc", "curp", "nationalities"))
+
+
+class DateTextInput(forms.DateInput):
+    """A text box for a date, typed DD/MM/YYYY (or YYYY-MM-DD) and read with the language's DATE_INPUT_FORMATS
+    (onboarding/formats/). Not a native date input: that one shows and takes the browser's order, month first in a
+    Chromium set to es-MX, whatever the page's language says."""
+
+    input_type = "text"
+
+    def __init__(self, attrs=None):
+        defaults = {"placeholder": DATE_PLACEHOLDER, "autocomplete": "off", "class": "date-input", "maxlength": 10}
+        super().__init__({**defaults, **(attrs or {})})
 
 
 class OptionalJSONField(forms.JSONField):
@@ -39,8 +52,7 @@ class ClientRecordForm(forms.ModelForm):
     birth_date = forms.DateField(
         label=_("Birth date (persons) or incorporation date (companies)"),
         required=False,
-        input_formats=DATE_INPUT_FORMATS,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateTextInput,
     )
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"),

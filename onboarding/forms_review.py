@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from onboarding.forms import ClientRecordForm
+from onboarding.forms import ClientRecordForm, DateTextInput
 from onboarding.models import ActividadVulnerable, ClientType, RecordStatus
 from onboarding.selectors.review import DEFAULT_SORT, SORT_FIELDS, WarningsFilter
 from onboarding.services.review import RejectReason, ReviewAction
@@ -16,7 +16,7 @@ from onboarding.validation import FIELD_LABELS, normalize_curp, normalize_nation
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 YES_NO = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE_WIDGET = DateTextInput()
 BULK_ACTIONS = (ReviewAction.APPROVE, ReviewAction.REJECT, ReviewAction.SEND_BACK)
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from onboarding.forms import DateTextInput
 from onboarding.models import AuditAction, AuditEvent
 from onboarding.permissions import PERM_VIEW_AUDIT
 from onboarding.selectors.audit import (
@@ -54,12 +55,8 @@ class AuditFilterForm(forms.Form):
     )
     upload = forms.IntegerField(label=gettext_lazy("Upload"), required=False, min_value=1)
     submission = forms.IntegerField(label=gettext_lazy("Submission"), required=False, min_value=1)
-    date_from = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    date_to = forms.DateField(
-        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=DateTextInput)
+    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=DateTextInput)
     per_page = forms.TypedChoiceField(
         label=gettext_lazy("Per page"),
         required=False,
