@@ -16,6 +16,7 @@ from onboarding.forms import ClientRecordForm
 from onboarding.models import ClientRecord, RecordStatus
 from onboarding.permissions import PERM_ADD_RECORD, PERM_CHANGE_RECORD, PERM_VIEW_RECORDS
 from onboarding.selectors import record_get, record_history, record_list
+from onboarding.selectors.audit import audit_event_page
 from onboarding.services.records import EDITABLE_STATUSES, record_create, record_update
 from onboarding.services.review import RejectReason, review_availability
 from onboarding.validation import Problem
@@ -52,7 +53,7 @@ def record_new(request: HttpRequest) -> HttpResponse:
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(record_list().select_related("upload", "reviewed_by"), pk=pk)
     problems = [Problem.from_dict(p) for p in record.problems]
-    history = Paginator(record_history(record_id=record.pk), 25).get_page(request.GET.get("page"))
+    history = audit_event_page(events=record_history(record_id=record.pk), page=request.GET.get("page"), per_page=25)
     return render(
         request,
         "records/detail.html",
