@@ -86,6 +86,8 @@ class ClientRecordForm(forms.ModelForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "maxlength": 40}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Set after a stale save: the version the user has now been shown, onto which their changes are re-applied.
+    onto_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     groups = (
         (
@@ -156,4 +158,14 @@ class ClientRecordForm(forms.ModelForm):
         return data
 
     def record_data(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != "version"}
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("version", "onto_version")}
+
+    def reapply_kwargs(self) -> dict:
+        """`record_update`'s version arguments: a plain save from the version opened, or, after a stale save, a
+        re-apply from it onto the version shown since, with the fields where the user chose their own value."""
+        opened = self.cleaned_data.get("version") or 0
+        onto = self.cleaned_data.get("onto_version")
+        if not onto:
+            return {"version": opened}
+        keep_mine = [f for f in DATA_FIELDS if self.data.get(f"choice_{f}") == "mine"]
+        return {"version": onto, "base_version": opened, "keep_mine": keep_mine}

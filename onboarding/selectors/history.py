@@ -27,6 +27,7 @@ EMPTY = "—"
 CHANGE_LABELS: dict[str, Promise] = {
     "status": gettext_lazy("Status"),
     "version": gettext_lazy("Version"),
+    "reapplied_from": gettext_lazy("Re-applied over the changes since version"),
     "reject_reason": gettext_lazy("Rejection reason"),
     "duplicate_of": gettext_lazy("Possible duplicate of"),
     "duplicate_field": gettext_lazy("Duplicated field"),
@@ -90,7 +91,7 @@ SOURCE_LABELS = {"form": gettext_lazy("form"), "upload": gettext_lazy("file uplo
 DATE_KEYS = ("birth_date",)
 DATETIME_KEYS = ("artu_created_at",)
 # Stored with every data change, but nothing a reader of a record's history needs.
-TIMELINE_HIDDEN = ("version", "data", "sha256", "head_hash")
+TIMELINE_HIDDEN = ("version", "reapplied_from", "data", "sha256", "head_hash")
 
 
 @dataclass(frozen=True, slots=True)
