@@ -53,6 +53,7 @@ class ClientRecordForm(forms.ModelForm):
         label=_("Birth date (persons) or incorporation date (companies)"),
         required=False,
         widget=DateTextInput,
+        help_text=_("Day first: 04/03/1988 is 4 March 1988."),
     )
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"),

@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy
 
 from onboarding.models import ArtuEnvironment, ClientType, RecordStatus, SubmissionStatus, UploadStatus
 from onboarding.permissions import Role
-from onboarding.services.review import RejectReason
 from onboarding.validation import FIELD_LABELS
 
 EMPTY = "—"
@@ -81,7 +80,6 @@ CHANGE_LABELS: dict[str, Promise] = {
 CHOICE_LABELS: dict[str, dict[str, Any]] = {
     "status": {**dict(RecordStatus.choices), **dict(SubmissionStatus.choices), **dict(UploadStatus.choices)},
     "client_type": dict(ClientType.choices),
-    "reject_reason": dict(RejectReason.choices),
     "environment": dict(ArtuEnvironment.choices),
     "groups": dict(Role.choices),
     "group": dict(Role.choices),
@@ -154,6 +152,10 @@ def value_text(key: str, value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder)
     if key in CHOICE_LABELS and isinstance(value, str):
         return str(CHOICE_LABELS[key].get(value, value))
+    if key == "reject_reason":
+        from onboarding.services.review import RejectReason  # the review service reads the selectors
+
+        return str(dict(RejectReason.choices).get(value, value))
     if key == "source":
         return str(SOURCE_LABELS.get(value, value))
     if key == "duplicate_field":
