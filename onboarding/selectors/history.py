@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from onboarding.models import ArtuEnvironment, ClientType, RecordStatus, SubmissionStatus, UploadStatus
 from onboarding.permissions import Role
@@ -47,8 +47,8 @@ CHANGE_LABELS: dict[str, Promise] = {
     "is_active": gettext_lazy("Active"),
     "is_staff": gettext_lazy("Staff (administration)"),
     "is_superuser": gettext_lazy("Superuser"),
-    "created": gettext_lazy("Created"),
-    "deleted": gettext_lazy("Deleted"),
+    "created": pgettext_lazy("a user or role, in an audit event", "Created"),
+    "deleted": pgettext_lazy("a user or role, in an audit event", "Deleted"),
     "records": gettext_lazy("Records"),
     "batches": gettext_lazy("Batches"),
     "rows": gettext_lazy("Rows"),

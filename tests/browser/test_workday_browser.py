@@ -71,20 +71,11 @@ def busy_month(capturista, oficial2):
     staged_days_ago(3, created_by=capturista, status=RecordStatus.FAILED)
     draft = ClientRecordFactory(created_by=capturista, name="Rosa María", last_name="Fuentes Olvera")
     record_send_back(actor=oficial2, record_id=draft.pk, comment="La CURP no corresponde a la fecha de nacimiento.")
-    Upload.objects.create(
-        original_name="sucursal-monterrey.csv",
-        created_by=capturista,
-        format="csv",
-        status=UploadStatus.MAPPING,
-        row_count=420,
-    )
-    Upload.objects.create(
-        original_name="altas-octubre.xlsx",
-        created_by=capturista,
-        format="xlsx",
-        status=UploadStatus.STAGED,
-        row_count=1280,
-    )
+    for name, status, rows in (
+        ("sucursal-monterrey.csv", UploadStatus.MAPPING, 420),
+        ("altas.csv", UploadStatus.STAGED, 1280),
+    ):
+        Upload.objects.create(original_name=name, created_by=capturista, format="csv", status=status, row_count=rows)
     Submission.objects.create(
         environment="test",
         created_by=oficial2,
@@ -199,3 +190,15 @@ def test_records_list_and_a_sent_back_draft_at_both_sizes(open_as, capturista, o
     page = open_as(capturista, "desktop")
     each_size_and_language(page, "/records/", "records-list", live_server)
     each_size_and_language(page, f"/records/{record.pk}/", "record-sent-back", live_server)
+
+
+def test_audit_log_and_record_history_in_words_at_both_sizes(open_as, auditor, capturista, oficial, live_server):
+    record = ClientRecordFactory(created_by=capturista, middle_name="")
+    record_update(actor=oficial, record_id=record.pk, version=1, data={"middle_name": "Guadalupe"})
+    record_send_back(actor=oficial, record_id=record.pk, comment="Confirme el segundo nombre.")
+    page = open_as(auditor, "desktop", "en")
+    page.goto("/audit/")
+    expect(page.locator("#audit-table")).to_contain_text("Middle name: — → Guadalupe")
+    expect(page.locator("#audit-table")).to_contain_text("Status: In review → Draft")
+    expect(page.locator("#audit-table")).not_to_contain_text("middle_name")
+    each_size_and_language(page, "/audit/", "audit-log", live_server)
