@@ -1,6 +1,7 @@
 """Forms: field declarations and widgets; rules live in validation.py."""
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -8,8 +9,11 @@ from onboarding import validation
 from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord
 from onboarding.validation import (
     FIELD_LABELS,
+    ID_MAX,
     KNOWN_SCOPES,
     Severity,
+    check_param_date,
+    check_param_text,
     normalize_curp,
     normalize_nationalities,
     normalize_rfc,
@@ -32,6 +36,39 @@ class DateTextInput(forms.DateInput):
     def __init__(self, attrs=None):
         defaults = {"placeholder": DATE_PLACEHOLDER, "autocomplete": "off", "class": "date-input", "maxlength": 10}
         super().__init__({**defaults, **(attrs or {})})
+
+
+# -- fields for request parameters: filters in a URL, ids and versions in a form ---------------------------------
+# Each one bounds what the database and the selectors' arithmetic can take, so a hand-made URL gets the form's
+# message and never reaches a query it would break.
+
+
+class ParamDateField(forms.DateField):
+    """A filter date, from PARAM_DATE_MIN to PARAM_DATE_MAX (the end of that day still fits a datetime)."""
+
+    default_validators = [check_param_date]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", DateTextInput)
+        super().__init__(**kwargs)
+
+
+class ParamTextField(forms.CharField):
+    """One line of typed text: control characters, surrogates and bytes that were not UTF-8 are refused."""
+
+    default_validators = [check_param_text]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # check_param_text refuses NUL too: one message, not two.
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
+class ParamIdField(forms.IntegerField):
+    """A record, upload or submission number, or a version: 1 to ID_MAX (a 64-bit database integer)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=ID_MAX, **kwargs)
 
 
 class OptionalJSONField(forms.JSONField):
@@ -86,9 +123,9 @@ class ClientRecordForm(forms.ModelForm):
         help_text=_("18 characters, persons only."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "maxlength": 40}),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = ParamIdField(widget=forms.HiddenInput, required=False)
     # Set after a stale save: the version the user has now been shown, onto which their changes are re-applied.
-    onto_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    onto_version = ParamIdField(widget=forms.HiddenInput, required=False)
 
     groups = (
         (

@@ -7,6 +7,7 @@ an error blocks approval, a warning needs an officer's acknowledgement.
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -14,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as InvalidValue
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -506,3 +508,48 @@ def validate_record(values: Mapping[str, Any]) -> list[Problem]:
         *_identifier_problems(values, client_type, today),
         *_scope_problems(values),
     ]
+
+
+# -- request parameters (filters, ids in a URL or a form) -------------------------------------------------------
+
+# Dates a filter accepts: far enough inside what datetime and both databases hold that the end of the day
+# (date + 1 day) and its conversion to UTC never overflow, and wide enough for any record or event.
+PARAM_DATE_MIN = datetime.date(1900, 1, 1)
+PARAM_DATE_MAX = datetime.date(2999, 12, 31)
+# The ids are BigAutoFields: a signed 64-bit integer on PostgreSQL, and SQLite's INTEGER is no wider.
+ID_MAX = 2**63 - 1
+# Control characters (NUL, ESC, tab...) and surrogates; U+FFFD stands for bytes that were not UTF-8 (Django
+# decodes a query string with errors="replace").
+_NOT_TYPED = {"Cc", "Cs"}
+
+
+def check_param_date(value: datetime.date) -> None:
+    """A filter date within PARAM_DATE_MIN..PARAM_DATE_MAX; raises ValidationError (code `date_range`)."""
+    if not PARAM_DATE_MIN <= value <= PARAM_DATE_MAX:
+        raise InvalidValue(
+            _("Enter a date between %(min)s and %(max)s."),
+            code="date_range",
+            params={
+                "min": date_format(PARAM_DATE_MIN, "SHORT_DATE_FORMAT"),
+                "max": date_format(PARAM_DATE_MAX, "SHORT_DATE_FORMAT"),
+            },
+        )
+
+
+def check_param_text(value: str) -> None:
+    """Text a person can type in a one-line box: no control characters (NUL included), no surrogates, nothing that
+    was not UTF-8; raises ValidationError (code `invalid_text`)."""
+    if any(ch == "\ufffd" or unicodedata.category(ch) in _NOT_TYPED for ch in value):
+        raise InvalidValue(_("Remove the invisible or invalid characters."), code="invalid_text")
+
+
+def check_ids(values: Iterable[Any]) -> list[int]:
+    """Record, upload or submission numbers, each a whole number from 1 to ID_MAX; sorted, without repeats.
+    Raises ValidationError (code `invalid_id`)."""
+    try:
+        ids = {int(v) for v in values}
+    except (TypeError, ValueError):
+        raise InvalidValue(_("The selection is not a list of record numbers."), code="invalid_id") from None
+    if any(not 1 <= n <= ID_MAX for n in ids):
+        raise InvalidValue(_("The selection is not a list of record numbers."), code="invalid_id")
+    return sorted(ids)
