@@ -48,6 +48,7 @@ ENDPOINTS = {
     "uploads:mapping": (["upload"], [], {}),
     "uploads:progress": (["upload"], [], {"HX-Request": "true"}),
     "uploads:problems": (["upload"], ["format"], {}),
+    "uploads:retry": (["upload"], [], {}),
     "review:queue": ([], [*QueueFilterForm.base_fields, *PAGE], {}),
     "review:row": (["record"], [], {"HX-Request": "true"}),
     "review:cell": (["record", "rfc"], ["next"], {"HX-Request": "true"}),

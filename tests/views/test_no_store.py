@@ -55,6 +55,7 @@ REQUESTS = [
     ("uploads:progress", "get", lambda w: [w["upload"]], {}, True),
     ("uploads:problems", "get", lambda w: [w["upload"]], {"format": "csv"}, False),
     ("uploads:problems", "get", lambda w: [w["upload"]], {"format": "xlsx"}, False),
+    ("uploads:retry", "post", lambda w: [w["upload"]], {}, False),
     ("review:queue", "get", lambda w: [], {}, False),
     ("review:queue", "get", lambda w: [], {"q": "a"}, True),
     ("review:bulk", "post", lambda w: [], {"bulk_action": "approve", "scope": "filter"}, False),
