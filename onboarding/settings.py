@@ -145,6 +145,8 @@ LOCALE_PATHS = [BASE_DIR / "onboarding" / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="America/Mexico_City")
 USE_I18N = True
 USE_TZ = True
+# Dates as DD/MM/YYYY in both languages, typed and shown (onboarding/formats/).
+FORMAT_MODULE_PATH = ["onboarding.formats"]
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"

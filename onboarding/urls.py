@@ -14,6 +14,7 @@ records_patterns = (
         path("new/", records.record_new, name="create"),
         path("<int:pk>/", records.record_detail, name="detail"),
         path("<int:pk>/edit/", records.record_edit, name="edit"),
+        path("<int:pk>/send-to-review/", records.record_send_to_review, name="send-to-review"),
     ],
     "records",
 )

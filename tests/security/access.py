@@ -87,6 +87,7 @@ ACCESS: dict[str, Rule] = {
     "records:create": Rule(get=MAKERS, post=MAKERS),
     "records:detail": Rule(get=READERS, post=None, kwargs=_record),
     "records:edit": Rule(get=MAKERS, post=MAKERS, kwargs=_record),
+    "records:send-to-review": Rule(get=None, post=MAKERS, kwargs=_record),
     # Uploads: everyone with a role reads; data entry and officers upload and map.
     "uploads:list": Rule(get=READERS, post=MAKERS),
     "uploads:detail": Rule(get=READERS, post=None, kwargs=_upload),

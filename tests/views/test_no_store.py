@@ -48,6 +48,7 @@ REQUESTS = [
     ("records:create", "get", lambda w: [], {}, False),
     ("records:detail", "get", lambda w: [w["record"]], {}, False),
     ("records:edit", "get", lambda w: [w["record"]], {}, False),
+    ("records:send-to-review", "post", lambda w: [w["record"]], {}, False),
     ("uploads:list", "get", lambda w: [], {}, False),
     ("uploads:detail", "get", lambda w: [w["upload"]], {}, False),
     ("uploads:mapping", "get", lambda w: [w["upload"]], {}, False),
