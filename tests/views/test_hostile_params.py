@@ -62,9 +62,10 @@ ENDPOINTS = {
     "audit:log": ([], [*AuditFilterForm.base_fields, *PAGE], {}),
     "audit:export": ([], list(AuditFilterForm.base_fields), {}),
     "audit:event": (["event"], [], {}),
+    "healthz": ([], [], {}),
 }
 # POST only: a GET is refused (405) before any parameter is read; their forms have tests of their own.
-POST_ONLY = {"logout", "set_language", "review:bulk", "audit:verify", "submissions:resume"}
+POST_ONLY = {"logout", "set_language", "review:bulk", "audit:verify", "submissions:resume", "records:send-to-review"}
 
 
 def _url_names(patterns, prefix=""):
