@@ -143,3 +143,12 @@ def test_saved_columns_cost_the_queue_no_extra_query(client_as, oficial, staged,
     review_columns_set(user=oficial, hidden=["curp"])
     with django_assert_num_queries(len(defaults.captured_queries)):
         assert client.get(reverse("review:queue")).status_code == 200
+
+
+def test_the_decision_page_lists_the_records_problems(client_as, oficial, staged, english):
+    record = staged(
+        error_count=1,
+        problems=[{"field": "curp", "code": "curp_length", "severity": "error", "params": {"length": 17}}],
+    )
+    html = " ".join(client_as(oficial).get(reverse("review:action", args=[record.pk, "reject"])).text.split())
+    assert '<span class="problem-field">CURP</span> must have 18 characters; it has 17.' in html
