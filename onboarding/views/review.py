@@ -86,7 +86,6 @@ class RowKit:
         self.cells = {
             name: {
                 "field": name,
-                "label": self.labels.get(name, name),
                 "title": _("Edit %(label)s") % {"label": self.labels.get(name, name)},
                 # The cell's class for each worst problem severity.
                 "css": {
@@ -140,7 +139,7 @@ class RowKit:
         cell = self.cells[name]
         return {
             "field": name,
-            "label": cell["label"],
+            "id": f"cell-{record.pk}-{name}",
             "title": cell["title"],
             "css": cell["css"][worst.get(name, "")],
             "url": cell_url.replace(_FIELD, name),
