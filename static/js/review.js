@@ -102,7 +102,7 @@
   document.addEventListener("keydown", function (e) {
     if (!document.getElementById("review-table") || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "Escape") {
-      var menu = e.target.closest && e.target.closest("details.row-menu[open]");
+      var menu = e.target.closest && e.target.closest("details.row-menu[open], details.columns-menu[open]");
       if (menu) {
         e.preventDefault();
         menu.open = false;
@@ -166,10 +166,13 @@
       if (row) row.focus({ preventScroll: true });
       return;
     }
-    // Row menus: one open at a time, closed by a click elsewhere or on one of their items.
+    // Row menus: one open at a time, closed by a click elsewhere or on one of their items. The column chooser
+    // floats over the table too: a click elsewhere closes it.
     var menu = e.target.closest && e.target.closest("details.row-menu");
     closeMenus(menu);
     if (menu && e.target.closest(".row-menu-list")) menu.open = false;
+    var chooser = document.querySelector("details.columns-menu[open]");
+    if (chooser && !chooser.contains(e.target)) chooser.open = false;
   });
 
   // Selection and the bulk bar.
