@@ -1,11 +1,16 @@
 """Forms of the review workspace: the queue's filters, the decision forms, the bulk bar and the inline cell editor."""
 
 import copy
+import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from onboarding.forms import ClientRecordForm, ParamDateField, ParamIdField, ParamTextField
 from onboarding.models import ActividadVulnerable, ClientType, RecordStatus
@@ -105,6 +110,24 @@ class QueueFilterForm(forms.Form):
             "q": d["q"].strip(),
         }
 
+    def active_filters(self) -> list[tuple[str, str]]:
+        """(label, value shown) of every filter in use, for the folded panel's one-line summary."""
+        if not self.is_valid():
+            return []
+        active = []
+        for name, value in self.cleaned_data.items():
+            field = self.fields[name]
+            if name == "sort" or value in (None, "") or (name == "per_page" and value == DEFAULT_PAGE_SIZE):
+                continue
+            if isinstance(field, forms.ChoiceField):
+                shown = str(dict(field.choices).get(value, value))
+            elif isinstance(value, datetime.date):
+                shown = date_format(value, "SHORT_DATE_FORMAT")
+            else:
+                shown = f"“{value}”" if name == "q" else str(value)
+            active.append((str(field.label), shown))
+        return active
+
     def sort_key(self) -> str:
         return (self.cleaned_data.get("sort") if self.is_valid() else "") or DEFAULT_SORT
 
@@ -197,7 +220,17 @@ class BulkForm(forms.Form):
 
 
 # Cells the queue edits in place; the rest of the data is one click away in the full form.
-EDITABLE_CELLS = ("name", "last_name", "client_type", "birth_date", "rfc", "curp", "external_id", "nationalities")
+EDITABLE_CELLS = (
+    "name",
+    "middle_name",
+    "last_name",
+    "client_type",
+    "birth_date",
+    "rfc",
+    "curp",
+    "external_id",
+    "nationalities",
+)
 _NORMALISERS = {"rfc": normalize_rfc, "curp": normalize_curp, "nationalities": normalize_nationalities}
 
 
@@ -226,3 +259,60 @@ class CellForm(forms.Form):
 
     def record_data(self) -> dict[str, Any]:
         return {self.field_name: self.cleaned_data["value"]}
+
+
+@dataclass(frozen=True)
+class QueueColumn:
+    """A column of the review queue: its header, the sorts its header offers (label, sort key), whether a user may
+    hide it and whether it starts hidden."""
+
+    key: str
+    label: Promise | str
+    sorts: tuple[tuple[Promise | str, str], ...] = ()
+    hideable: bool = True
+    hidden_by_default: bool = False
+    chooser_label: Promise | str = ""
+
+
+# In the order the row partial draws them (after the selection box; the actions column always ends the row). The
+# name and the problems are what a reviewer decides on: they cannot be hidden.
+QUEUE_COLUMNS = (
+    QueueColumn(
+        "name",
+        _("Name"),
+        sorts=((_("Name"), "name"), (_("Last names"), "last_name")),
+        hideable=False,
+    ),
+    QueueColumn("client_type", _("Type")),
+    QueueColumn("rfc", "RFC", sorts=(("RFC", "rfc"),)),
+    QueueColumn("curp", "CURP"),
+    QueueColumn("birth_date", _("Born / founded")),
+    QueueColumn("external_id", _("External id"), sorts=((_("External id"), "external_id"),)),
+    QueueColumn("nationalities", _("Nat."), hidden_by_default=True, chooser_label=_("Nationalities")),
+    QueueColumn("status", _("Status")),
+    QueueColumn("problems", _("Problems"), sorts=((_("Problems"), "problems"),), hideable=False),
+    QueueColumn(
+        "staged",
+        _("Staged"),
+        sorts=((_("Staged"), "created"),),
+        hidden_by_default=True,
+        chooser_label=pgettext_lazy("queue column", "Staged by and when"),
+    ),
+)
+HIDEABLE_COLUMNS = tuple(c.key for c in QUEUE_COLUMNS if c.hideable)
+DEFAULT_HIDDEN_COLUMNS = tuple(c.key for c in QUEUE_COLUMNS if c.hidden_by_default)
+
+
+class QueueColumnsForm(forms.Form):
+    """The columns a user shows in the queue (ticked), from the hideable ones; the others are hidden."""
+
+    shown = forms.MultipleChoiceField(
+        label=_("Columns"),
+        required=False,
+        choices=[(c.key, c.chooser_label or c.label) for c in QUEUE_COLUMNS if c.hideable],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def hidden(self) -> list[str]:
+        shown = set(self.cleaned_data["shown"])
+        return [key for key in HIDEABLE_COLUMNS if key not in shown]

@@ -1,4 +1,5 @@
 from onboarding.models.audit import AuditAction, AuditChainHead, AuditEvent, AuditVerification
+from onboarding.models.preferences import ReviewQueueColumns
 from onboarding.models.records import (
     AV_FIELDS,
     DATA_FIELDS,
@@ -30,4 +31,5 @@ __all__ = [
     "ClientRecord",
     "ClientType",
     "RecordStatus",
+    "ReviewQueueColumns",
 ]

@@ -13,7 +13,7 @@ from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from onboarding.models import AV_FIELDS, AuditAction, AuditEvent, ClientRecord, RecordStatus
+from onboarding.models import AV_FIELDS, AuditAction, AuditEvent, ClientRecord, RecordStatus, ReviewQueueColumns
 from onboarding.validation import FIELD_LABELS
 
 # Sort keys offered by the queue (`?sort=name`, `?sort=-name`) and the columns behind them; every ordering ends
@@ -150,6 +150,7 @@ QUEUE_FIELDS = (
     "status",
     "client_type",
     "name",
+    "middle_name",
     "last_name",
     "birth_date",
     "rfc",
@@ -283,6 +284,11 @@ def record_changes_since(*, record_id: int, version: int) -> list[dict[str, Any]
             )
             entry["old"] = old
     return list(merged.values())
+
+
+def review_columns_hidden(*, user) -> list[str] | None:
+    """The queue columns `user` hid, or None when they never chose (the defaults apply); one query by key."""
+    return next(iter(ReviewQueueColumns.objects.filter(user=user.pk).values_list("hidden", flat=True)), None)
 
 
 def _start_of_day(day: datetime.date) -> datetime.datetime:

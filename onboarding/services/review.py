@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from onboarding.errors import InvalidTransition, StaleRecord
-from onboarding.models import AuditAction, ClientRecord, RecordStatus
+from onboarding.models import AuditAction, ClientRecord, RecordStatus, ReviewQueueColumns
 from onboarding.permissions import PERM_REVIEW
 from onboarding.selectors.review import record_changes_since, review_queue_filter
 from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write
@@ -436,3 +436,10 @@ def record_bulk_review(*, actor, action: str, reason: str = "", comment: str = "
     if action == ReviewAction.SEND_BACK:
         return record_bulk_send_back(actor=actor, comment=comment, **target)
     raise ValueError(f"unknown bulk action {action!r}")
+
+
+def review_columns_set(*, user, hidden: Sequence[str]) -> ReviewQueueColumns:
+    """Keep the queue columns `user` hides. A screen preference, not a change to any record: no audit event."""
+    with transaction.atomic(durable=True):
+        columns, _created = ReviewQueueColumns.objects.update_or_create(user=user, defaults={"hidden": list(hidden)})
+    return columns

@@ -1,7 +1,5 @@
 """The review workspace: the queue, inline cell edits, one-record decisions and bulk decisions."""
 
-from collections import defaultdict
-from html import escape
 from typing import Any
 
 from django.contrib import messages
@@ -11,20 +9,29 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from onboarding.errors import DomainError, StaleRecord
-from onboarding.forms_review import EDITABLE_CELLS, BulkForm, CellForm, DecisionForm, QueueFilterForm
+from onboarding.forms_review import (
+    DEFAULT_HIDDEN_COLUMNS,
+    EDITABLE_CELLS,
+    QUEUE_COLUMNS,
+    BulkForm,
+    CellForm,
+    DecisionForm,
+    QueueColumnsForm,
+    QueueFilterForm,
+)
 from onboarding.models import ClientRecord, ClientType, RecordStatus
 from onboarding.permissions import PERM_CHANGE_RECORD, PERM_REVIEW, PERM_VIEW_RECORDS
 from onboarding.selectors.review import (
     record_changes_since,
+    review_columns_hidden,
     review_queue_filter,
     review_queue_page,
     review_row_get,
@@ -37,6 +44,7 @@ from onboarding.services.review import (
     record_bulk_review,
     record_review,
     review_availability,
+    review_columns_set,
 )
 from onboarding.validation import FIELD_LABELS, Problem, Severity
 
@@ -46,7 +54,11 @@ SHORT_TYPE_LABELS = {
     ClientType.COMPANY: pgettext_lazy("client type, short", "Company"),
     ClientType.TRUST: pgettext_lazy("client type, short", "Trust"),
 }
-ROW_COLUMNS = 14  # checkbox + cells + status, problems, people, staged, actions: the colspan of an inline form row
+# The colspan of a row-wide form: the selection box, every column (hidden ones included) and the actions.
+ROW_COLUMNS = len(QUEUE_COLUMNS) + 2
+NAME_PARTS = ("name", "middle_name", "last_name")
+# The data columns after the name, each one editable cell (their keys are the field names).
+DATA_COLUMNS = tuple(c.key for c in QUEUE_COLUMNS if c.key in EDITABLE_CELLS and c.key not in NAME_PARTS)
 MONO_CELLS = ("rfc", "curp", "external_id", "nationalities")
 
 
@@ -55,18 +67,12 @@ class HtmxHttpRequest(HttpRequest):
 
 
 _PK, _FIELD = 987654321, "field-name"  # placeholders reversed once per response, then filled in for each row
-# The markup of a queue cell (see RowKit._cell), its link to the inline editor and one of its problems.
-CELL = '<td id="cell-{pk}-{field}" class="{css}">{content}</td>'
-CELL_LINK = (
-    '<a class="cell-link" href="{edit}" hx-get="{url}" hx-target="closest td" hx-swap="outerHTML" data-key="edit" '
-    'title="{title}">{display}</a>'
-)
-CELL_PROBLEM = '<small class="cell-problem problem-{severity}">{message}</small>'
 
 
 class RowKit:
     """What the rows of one response share, worked out once: permissions, URL patterns, labels. A page of 200 rows
-    would otherwise reverse thousands of URLs and translate the same labels again and again."""
+    would otherwise reverse thousands of URLs and translate the same labels again and again. `decorate` gives each
+    row plain values; the markup is the row partial's (templates/review/queue.html#row)."""
 
     def __init__(self, request: HttpRequest):
         self.user = request.user
@@ -76,58 +82,69 @@ class RowKit:
         self.urls |= {action: reverse("review:action", args=[_PK, action]) for action in ReviewAction.values}
         self.urls |= {"detail": reverse("records:detail", args=[_PK]), "edit": reverse("records:edit", args=[_PK])}
         self.cell_url = reverse("review:cell", args=[_PK, _FIELD])
-        self.columns = [
-            {
+        self.labels = {name: str(label) for name, label in FIELD_LABELS.items()}
+        self.cells = {
+            name: {
                 "field": name,
-                "title": escape(_("Edit %(label)s") % {"label": FIELD_LABELS.get(name, name)}),
-                "url": escape(self.cell_url.replace(_FIELD, name)),
+                "title": _("Edit %(label)s") % {"label": self.labels.get(name, name)},
                 # The cell's class for each worst problem severity.
                 "css": {
                     worst: " ".join(filter(None, ("cell", worst and f"cell-{worst}", name in MONO_CELLS and "mono")))
                     for worst in ("", *Severity)
                 },
             }
-            for name in EDITABLE_CELLS
-        ]
+            for name in (*NAME_PARTS, *DATA_COLUMNS)
+        }
         self.status_labels = {value: str(label) for value, label in RecordStatus.choices}
         self.type_labels = {value: str(label) for value, label in SHORT_TYPE_LABELS.items()}
         self.reject_labels = {value: str(label) for value, label in RejectReason.choices}
         self.next = urlencode({"next": request.get_full_path()})
 
     def decorate(self, record: ClientRecord, errors=(), stale=None, close_form=False) -> ClientRecord:
-        """Attach what a queue row shows: review options, URLs, cells with their problems (no queries)."""
-        problems = [Problem.from_dict(p) for p in record.problems]
-        by_field = defaultdict(list)
+        """Attach what a queue row shows: review options, URLs, cells, problems with their labels (no queries)."""
+        problems = sorted((Problem.from_dict(p) for p in record.problems), key=lambda p: p.severity != Severity.ERROR)
+        worst: dict[str, str] = {}
         for problem in problems:
-            by_field[problem.field].append(problem)
+            worst.setdefault(problem.field, problem.severity)  # errors come first
         pk = str(record.pk)
         record.urls = {name: url.replace(str(_PK), pk) for name, url in self.urls.items()}
-        record.problem_list, record.row_errors, record.stale = problems, list(errors), stale
-        record.close_form = close_form
-        record.review = review_availability(record=record, user=self.user, can_review=self.can_review)
+        cell_url = self.cell_url.replace(str(_PK), pk)
         record.editable = self.can_change and record.status in EDITABLE_STATUSES
+        person = record.client_type == ClientType.INDIVIDUAL
+        # A person's last names get a cell even when empty, so the missing value can be typed in place.
+        parts = [f for f in NAME_PARTS if getattr(record, f) or (f == "last_name" and person) or f == "name"]
+        record.name_cells = [self._cell(record, f, cell_url, worst) for f in parts]
+        record.data_cells = [self._cell(record, f, cell_url, worst) for f in DATA_COLUMNS]
+        acknowledged = record.warnings_acknowledged
+        record.problem_items = [
+            {
+                "severity": p.severity,
+                "label": self.labels.get(p.field, p.field),
+                "message": _without_label(p.message, self.labels.get(p.field, p.field)),
+                "acknowledged": acknowledged and p.severity == Severity.WARNING,
+            }
+            for p in problems
+        ]
+        record.row_errors, record.stale, record.close_form = list(errors), stale, close_form
+        record.review = review_availability(record=record, user=self.user, can_review=self.can_review)
         record.status_label = self.status_labels.get(record.status, record.status)
         record.reject_label = self.reject_labels.get(record.reject_reason, record.reject_reason)
-        record.duplicate_label = FIELD_LABELS.get(record.duplicate_field, record.duplicate_field)
+        record.duplicate_label = self.labels.get(record.duplicate_field, record.duplicate_field)
         record.next = self.next
-        cells = "".join(self._cell(record, pk, c, by_field.get(c["field"], ())) for c in self.columns)
-        record.cells = mark_safe(cells)  # noqa: S308 - _cell escapes every value it puts in
         if record.duplicate_of_id:
             record.urls["duplicate"] = self.urls["detail"].replace(str(_PK), str(record.duplicate_of_id))
         return record
 
-    def _cell(self, record: ClientRecord, pk: str, column: dict[str, Any], problems) -> str:
-        """One editable cell, as HTML. Drawn here rather than in a template partial: a page has 400 to 800 of them,
-        and as template nodes they took about half of the page's server time. Every value is escaped (constants
-        once, in __init__)."""
-        display = escape(self._display(record, column["field"]) or "—")
-        if record.editable:
-            url = column["url"].replace(str(_PK), pk)
-            edit = escape(record.urls["edit"])
-            display = CELL_LINK.format(edit=edit, url=url, title=column["title"], display=display)
-        notes = "".join(CELL_PROBLEM.format(severity=p.severity, message=escape(p.message)) for p in problems)
-        css = column["css"][_worst(problems)]
-        return CELL.format(pk=pk, field=column["field"], css=css, content=display + notes)
+    def _cell(self, record: ClientRecord, name: str, cell_url: str, worst: dict[str, str]) -> dict[str, Any]:
+        cell = self.cells[name]
+        return {
+            "field": name,
+            "id": f"cell-{record.pk}-{name}",
+            "title": cell["title"],
+            "css": cell["css"][worst.get(name, "")],
+            "url": cell_url.replace(_FIELD, name),
+            "display": self._display(record, name) or "—",
+        }
 
     def _display(self, record: ClientRecord, name: str) -> str:
         if name == "client_type":
@@ -137,10 +154,11 @@ class RowKit:
         return getattr(record, name)
 
 
-def _worst(problems) -> str:
-    if any(p.severity == Severity.ERROR for p in problems):
-        return Severity.ERROR
-    return Severity.WARNING if problems else ""
+def _without_label(message: str, label: str) -> str:
+    """A problem's sentence after its field label, when it starts with it: the row shows the label just before."""
+    if label and message.startswith(label) and message[len(label) : len(label) + 1] in (" ", ":"):
+        return message[len(label) :].lstrip(" :")
+    return message
 
 
 def _row(request: HtmxHttpRequest, pk: int, status: int = 200, **extra: Any) -> HttpResponse:
@@ -173,14 +191,18 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     )
     kit = RowKit(request)
     rows = [kit.decorate(record) for record in result.page]
+    hidden = review_columns_hidden(user=request.user)
+    column_choices = _column_choices(DEFAULT_HIDDEN_COLUMNS if hidden is None else hidden)
     context = {
         "form": form,
         "result": result,
         "page": result.page,
         "rows": rows,
         "headers": _headers(form.sort_key()),
+        "column_choices": column_choices,
+        "active_filters": form.active_filters(),
         "status": form.filters().get("status"),
-        "columns": ROW_COLUMNS,
+        "columns": ROW_COLUMNS - sum(not c["shown"] for c in column_choices),
         "filter_params": _filter_params(form, request.GET),
         "bulk_actions": BulkForm.base_fields["bulk_action"].choices,
         "reject_reasons": RejectReason.choices,
@@ -189,36 +211,39 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context, status=200 if form.is_valid() else 422)
 
 
-# The queue's columns after the selection box: (label, sort key or None), in the order the row partial draws them:
-# status and problems first, so they stay in view beside the names while the wide table scrolls sideways.
-HEADERS = (
-    (gettext_lazy("Status"), None),
-    (gettext_lazy("Problems"), "problems"),
-    (gettext_lazy("Name"), "name"),
-    (gettext_lazy("Last names"), "last_name"),
-    (gettext_lazy("Type"), None),
-    (gettext_lazy("Born / founded"), None),
-    ("RFC", "rfc"),
-    ("CURP", None),
-    (gettext_lazy("External id"), "external_id"),
-    (gettext_lazy("Nat."), None),
-    (gettext_lazy("Staged by"), None),
-    (gettext_lazy("Staged"), "created"),
-    (gettext_lazy("Actions"), None),
-)
-
-
 def _headers(sort: str) -> list[dict[str, Any]]:
-    """Each column's label, the sort its link asks for (the other direction when it is the current one), aria-sort."""
+    """Each column's header: its sort links (the other direction for the current sort), and aria-sort."""
     current, descending = sort.removeprefix("-"), sort.startswith("-")
     headers = []
-    for label, key in HEADERS:
-        active = key == current
-        aria = ("descending" if descending else "ascending") if active else ""
-        headers.append(
-            {"label": label, "sort": key, "next": f"-{key}" if active and not descending else key, "aria_sort": aria}
-        )
+    for column in QUEUE_COLUMNS:
+        links, aria = [], ""
+        for label, key in column.sorts:
+            active = key == current
+            aria = aria or (("descending" if descending else "ascending") if active else "")
+            arrow = (" ▼" if descending else " ▲") if active else ""
+            links.append({"label": label, "next": f"-{key}" if active and not descending else key, "arrow": arrow})
+        headers.append({"key": column.key, "label": column.label, "links": links, "aria_sort": aria})
     return headers
+
+
+def _column_choices(hidden) -> list[dict[str, Any]]:
+    return [
+        {"key": c.key, "label": c.chooser_label or c.label, "shown": c.key not in hidden}
+        for c in QUEUE_COLUMNS
+        if c.hideable
+    ]
+
+
+@require_POST
+@permission_required(PERM_VIEW_RECORDS, raise_exception=True)
+def columns(request: HtmxHttpRequest) -> HttpResponse:
+    form = QueueColumnsForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(status=422)
+    review_columns_set(user=request.user, hidden=form.hidden())
+    if request.htmx:
+        return HttpResponse(status=204)
+    return redirect(_back(request, reverse("review:queue")))
 
 
 def _filter_params(form: QueueFilterForm, data) -> list[tuple[str, str]]:
@@ -376,6 +401,7 @@ patterns = (
     [
         path("", queue, name="queue"),
         path("bulk/", bulk, name="bulk"),
+        path("columns/", columns, name="columns"),
         path("<int:pk>/row/", row, name="row"),
         path("<int:pk>/cell/<str:field>/", cell, name="cell"),
         path("<int:pk>/<str:action>/", action, name="action"),

@@ -1,16 +1,20 @@
-// Review queue: keyboard work (j/k move, x select, a approve, w acknowledge, r reject, s send back, e edit, o open,
-// Esc cancel) and row selection for the bulk bar. Every action is also a plain link, button or form without this file.
+// Review queue: keyboard work (j/k or arrows move, Enter opens, x select, a approve, w acknowledge, r reject,
+// s send back, e edit, o open, Esc cancel), one Tab stop for the whole table (roving tabindex: the current row is
+// the stop, and only its own links and buttons are in the Tab order), the row menus, and row selection for the bulk
+// bar. Every action is also a plain link, button or form without this file.
 (function () {
   "use strict";
 
   var currentId = null;
+  var CONTROLS = "a[href], button, input, select, textarea, summary";
 
   function rows() {
     return Array.prototype.slice.call(document.querySelectorAll("#review-table tr.review-row"));
   }
 
   function currentRow() {
-    return currentId ? document.getElementById(currentId) : null;
+    var row = currentId ? document.getElementById(currentId) : null;
+    return row && row.classList.contains("review-row") ? row : null;
   }
 
   function announce(text) {
@@ -20,12 +24,45 @@
     window.setTimeout(function () { region.textContent = text; }, 30);
   }
 
+  // The row that takes the table's Tab stop: the current one, else the first.
+  function stopRow() {
+    return currentRow() || rows()[0] || null;
+  }
+
+  // Only the stop row and its controls are in the Tab order; every other row and its controls are reached with
+  // j/k or the arrows (or the mouse).
+  function makeStop(row, active) {
+    row.tabIndex = active ? 0 : -1;
+    row.querySelectorAll(CONTROLS).forEach(function (el) {
+      if (active) el.removeAttribute("tabindex");
+      else el.tabIndex = -1;
+    });
+  }
+
+  function syncTabStops() {
+    var stop = stopRow();
+    rows().forEach(function (row) { makeStop(row, row === stop); });
+  }
+
+  function closeMenus(except) {
+    document.querySelectorAll("#review-table details.row-menu[open]").forEach(function (menu) {
+      if (menu !== except) menu.open = false;
+    });
+  }
+
   function setCurrent(row, focus) {
-    rows().forEach(function (r) { r.classList.remove("current"); });
+    var previous = stopRow();
+    if (previous && previous !== row) {
+      previous.classList.remove("current");
+      makeStop(previous, false);
+    }
     currentId = row ? row.id : null;
-    if (!row) return;
-    row.classList.add("current");
-    if (focus !== false) {
+    if (row) {
+      row.classList.add("current");
+      makeStop(row, true);
+    }
+    if (row && focus !== false) {
+      closeMenus();
       row.focus({ preventScroll: true });
       row.scrollIntoView({ block: "nearest" });
     }
@@ -47,6 +84,7 @@
     }
     var open = document.getElementById("action-" + row.getAttribute("data-record"));
     if (open && el.hasAttribute("hx-get")) open.remove();
+    closeMenus();
     el.click();
   }
 
@@ -64,17 +102,32 @@
   document.addEventListener("keydown", function (e) {
     if (!document.getElementById("review-table") || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "Escape") {
+      var menu = e.target.closest && e.target.closest("details.row-menu[open], details.columns-menu[open]");
+      if (menu) {
+        e.preventDefault();
+        menu.open = false;
+        menu.querySelector("summary").focus();
+        return;
+      }
       var scope = (e.target.closest && e.target.closest(".cell-form, .action-form")) || document;
       var cancel = scope.querySelector('[data-key="cancel"]');
       if (cancel) { e.preventDefault(); cancel.click(); }
       return;
     }
     if (isTyping(e.target)) return;
-    var row = currentRow();
+    var onRow = e.target.classList && e.target.classList.contains("review-row");
     var key = e.key;
-    if (key === "j") { e.preventDefault(); move(1); return; }
-    if (key === "k") { e.preventDefault(); move(-1); return; }
+    if (key === "j" || (onRow && key === "ArrowDown")) { e.preventDefault(); move(1); return; }
+    if (key === "k" || (onRow && key === "ArrowUp")) { e.preventDefault(); move(-1); return; }
+    if (onRow && (key === "Home" || key === "End")) {
+      e.preventDefault();
+      var list = rows();
+      setCurrent(key === "Home" ? list[0] : list[list.length - 1]);
+      return;
+    }
+    var row = currentRow();
     if (!row) return;
+    if (onRow && key === "Enter") { e.preventDefault(); press(row, "open"); return; }
     var actions = { a: "approve", w: "acknowledge", r: "reject", s: "send-back", o: "open" };
     if (actions[key]) { e.preventDefault(); press(row, actions[key]); return; }
     if (key === "e") { e.preventDefault(); editFirstCell(row); return; }
@@ -85,8 +138,24 @@
     }
   });
 
+  // Focus that lands in a row (a click, Tab into it, a link inside it) makes it the current row.
+  document.addEventListener("focusin", function (e) {
+    var row = e.target.closest && e.target.closest("#review-table tr.review-row");
+    if (row && row.id !== currentId) setCurrent(row, false);
+  });
+
+  // "Skip to the records" puts the focus on the current row, ready for the keys.
+  document.addEventListener("click", function (e) {
+    var skip = e.target.closest && e.target.closest("[data-skip-records]");
+    if (!skip) return;
+    var row = stopRow();
+    if (row) { e.preventDefault(); setCurrent(row); }
+  });
+
   // A button marked aria-disabled stays focusable (so its reason can be read) but does nothing.
   document.addEventListener("click", function (e) {
+    var clicked = e.target.closest && e.target.closest("tr.review-row");
+    if (clicked) setCurrent(clicked, false);
     var disabled = e.target.closest && e.target.closest('[aria-disabled="true"]');
     if (disabled) { e.preventDefault(); announce(disabled.title); return; }
     var dismiss = e.target.closest && e.target.closest("[data-dismiss]");
@@ -97,8 +166,13 @@
       if (row) row.focus({ preventScroll: true });
       return;
     }
-    var clicked = e.target.closest && e.target.closest("tr.review-row");
-    if (clicked) setCurrent(clicked, false);
+    // Row menus: one open at a time, closed by a click elsewhere or on one of their items. The column chooser
+    // floats over the table too: a click elsewhere closes it.
+    var menu = e.target.closest && e.target.closest("details.row-menu");
+    closeMenus(menu);
+    if (menu && e.target.closest(".row-menu-list")) menu.open = false;
+    var chooser = document.querySelector("details.columns-menu[open]");
+    if (chooser && !chooser.contains(e.target)) chooser.open = false;
   });
 
   // Selection and the bulk bar.
@@ -156,15 +230,31 @@
     announce(more.textContent.trim());
   });
 
-  // After htmx replaces a row (save, approve...), keep it current and give it the focus back.
+  // A row-wide cell (a reject form, "no records") spans the columns shown, not those the user hid: a span wider
+  // than the header adds empty columns to the fixed table layout.
+  function syncSpans() {
+    var shown = Array.prototype.filter.call(document.querySelectorAll("#review-table thead th"), function (th) {
+      return getComputedStyle(th).display !== "none";
+    }).length;
+    if (!shown) return;
+    document.querySelectorAll("#review-table td[colspan]").forEach(function (td) { td.colSpan = shown; });
+  }
+
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("[data-column]")) syncSpans();
+  });
+
+  // After htmx replaces a row (save, approve...) or the table, keep the current row and give it the focus back.
   document.addEventListener("htmx:afterSettle", function () {
+    syncSpans();
     var row = currentRow();
     if (row) {
       row.classList.add("current");
       if (document.activeElement === document.body) row.focus({ preventScroll: true });
     }
+    syncTabStops();
     syncSelection();
   });
 
-  document.addEventListener("DOMContentLoaded", function () { syncSelection(); });
+  document.addEventListener("DOMContentLoaded", function () { syncTabStops(); syncSelection(); });
 })();

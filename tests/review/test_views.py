@@ -143,7 +143,7 @@ def test_queue_cells_escape_what_they_show(client_as, oficial, staged):
     html = client_as(oficial).get(reverse("review:queue")).content.decode()
     assert "<img src=x" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
     assert "A&amp;B" in html and "<b>no</b>" not in html
-    assert re.search(rf'<td id="cell-{record.pk}-name" class="cell cell-error">', html)
+    assert re.search(rf'<span id="cell-{record.pk}-name" class="cell cell-error">', html)
 
 
 @pytest.mark.parametrize(
@@ -317,7 +317,7 @@ def test_cell_edit_flow_revalidates_and_rerenders_the_row(client_as, oficial, st
     url = reverse("review:cell", args=[record.pk, "rfc"])
     editor = client.get(url, headers=HX)
     html = editor.content.decode()
-    assert editor.status_code == 200 and html.lstrip().startswith(f'<td id="cell-{record.pk}-rfc"')
+    assert editor.status_code == 200 and html.lstrip().startswith(f'<div id="cell-{record.pk}-rfc"')
     assert 'name="value"' in html and f'value="{record.rfc}"' in html
     bad = record.rfc[:-1] + ("A" if record.rfc[-1] != "A" else "B")  # wrong check digit: saved, flagged at the cell
     saved = client.post(url, {"value": f" {bad.lower()} ", "version": 1}, headers=HX)

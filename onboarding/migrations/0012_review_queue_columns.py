@@ -1,0 +1,38 @@
+"""The review queue's columns each user hid (onboarding.models.ReviewQueueColumns)."""
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    # 0010 is the leaf this branch starts from (it follows 0008_fewer_pattern_indexes); two leaves would stop migrate.
+    dependencies = [
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        ("onboarding", "0010_audit_truncate_and_head_guards"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="ReviewQueueColumns",
+            fields=[
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
+                ("hidden", models.JSONField(blank=True, default=list, verbose_name="hidden columns")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+            ],
+            options={
+                "verbose_name": "review queue columns",
+                "verbose_name_plural": "review queue columns",
+            },
+        ),
+    ]
