@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     # 0010 is the leaf this branch starts from (it follows 0008_fewer_pattern_indexes); two leaves would stop migrate.
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ("onboarding", "0010_audit_truncate_and_head_guards"),
+        ("onboarding", "0011_upload_staging_lease"),
     ]
 
     operations = [
