@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    # 0010 is the leaf this branch starts from (it follows 0008_fewer_pattern_indexes); two leaves would stop migrate.
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("onboarding", "0011_upload_staging_lease"),
