@@ -97,6 +97,7 @@ ACCESS: dict[str, Rule] = {
     "uploads:retry": Rule(get=None, post=MAKERS, kwargs=_upload),
     # Review: everyone with a role reads the queue; editing a cell is editing; decisions are the officers'.
     "review:queue": Rule(get=READERS, post=None),
+    "review:columns": Rule(get=None, post=READERS),
     "review:bulk": Rule(get=None, post=OFFICERS),
     "review:row": Rule(get=READERS, post=None, kwargs=_record, headers=HTMX),
     "review:cell": Rule(get=MAKERS, post=MAKERS, kwargs=lambda w: {"pk": w.record.pk, "field": "name"}, headers=HTMX),

@@ -65,7 +65,7 @@ ENDPOINTS = {
     "healthz": ([], [], {}),
 }
 # POST only: a GET is refused (405) before any parameter is read; their forms have tests of their own.
-POST_ONLY = {"logout", "set_language", "review:bulk", "audit:verify", "submissions:resume", "records:send-to-review"}
+POST_ONLY = {"logout", "set_language", "review:bulk", "review:columns", "audit:verify", "submissions:resume", "records:send-to-review"}
 
 
 def _url_names(patterns, prefix=""):

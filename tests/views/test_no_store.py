@@ -59,6 +59,7 @@ REQUESTS = [
     ("review:queue", "get", lambda w: [], {}, False),
     ("review:queue", "get", lambda w: [], {"q": "a"}, True),
     ("review:bulk", "post", lambda w: [], {"bulk_action": "approve", "scope": "filter"}, False),
+    ("review:columns", "post", lambda w: [], {"shown": "rfc"}, False),
     ("review:row", "get", lambda w: [w["record"]], {}, True),
     ("review:cell", "get", lambda w: [w["record"], "name"], {}, True),
     ("review:action", "get", lambda w: [w["record"], "reject"], {}, True),
