@@ -50,6 +50,14 @@ class Upload(models.Model):
     duplicate_count = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    mapped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("columns mapped by"),
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

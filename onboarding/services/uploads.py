@@ -195,7 +195,8 @@ def upload_map_columns(
                 },
             )
         upload.mapping, upload.status, upload.rows_done = clean, UploadStatus.QUEUED, 0
-        upload.save(update_fields=["mapping", "saved_mapping", "status", "rows_done"])
+        upload.mapped_by = actor  # the mapping decides the records' data: the mapper is one of their makers
+        upload.save(update_fields=["mapping", "saved_mapping", "status", "rows_done", "mapped_by"])
         if background is None:
             background = upload.row_count > settings.UPLOAD_SYNC_MAX_ROWS
         audit_event_write(
@@ -346,6 +347,7 @@ def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
             source_rows.append(row.source_row)
     # The events go last: writing them locks the audit chain's head, which every audited action of every user
     # needs, so it is held for the events only, not for the whole insert.
+    mapped_by = _mapper_name(upload)
     for start in range(0, len(ids), CHUNK_ROWS):
         audit_events_write(
             actor=upload.created_by,
@@ -354,7 +356,7 @@ def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
                     action=AuditAction.RECORD_CREATED,
                     record_id=pk,
                     upload_id=upload.pk,
-                    changes={"source": "upload", "row": row},
+                    changes={"source": "upload", "row": row, "mapped_by": mapped_by},
                 )
                 for pk, row in zip(
                     ids[start : start + CHUNK_ROWS], source_rows[start : start + CHUNK_ROWS], strict=True
@@ -391,8 +393,14 @@ def _staged(upload: Upload, counts: StageCounts, rows: int) -> None:
             "duplicates": counts.duplicates,
             "sha256": upload.sha256,
             "mapping": upload.mapping,
+            "uploaded_by": upload.created_by.get_username(),
+            "mapped_by": _mapper_name(upload),
         },
     )
+
+
+def _mapper_name(upload: Upload) -> str:
+    return upload.mapped_by.get_username() if upload.mapped_by_id else ""
 
 
 def _stage_failed(upload: Upload, exc: ValidationError) -> None:
@@ -466,7 +474,7 @@ def upload_list() -> QuerySet[Upload]:
 
 
 def upload_get(*, pk: int) -> Upload:
-    return Upload.objects.select_related("created_by", "saved_mapping").get(pk=pk)
+    return Upload.objects.select_related("created_by", "mapped_by", "saved_mapping").get(pk=pk)
 
 
 def upload_same_file(*, upload: Upload) -> QuerySet[Upload]:

@@ -155,6 +155,7 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         "same_file": same_file,
         "missing": _mapping_gaps(upload),
         "limits": _limits(),
+        "someone_elses": upload.created_by_id != request.user.pk,
     }
     return render(request, "uploads/mapping.html", context, status=422 if form.errors else 200)
 
