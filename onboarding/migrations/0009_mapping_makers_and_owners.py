@@ -52,4 +52,62 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(mappers_from_the_audit, migrations.RunPython.noop),
+        # Saved mappings: the user who made one owns it (names are unique per owner, no longer across everyone);
+        # existing ones stay private to their maker until the owner shares them.
+        migrations.RenameField(model_name="savedmapping", old_name="created_by", new_name="owner"),
+        migrations.AddField(
+            model_name="savedmapping",
+            name="shared",
+            field=models.BooleanField(default=False, verbose_name="shared with everyone"),
+        ),
+        migrations.AlterField(
+            model_name="savedmapping",
+            name="name",
+            field=models.CharField(max_length=100, verbose_name="name"),
+        ),
+        migrations.AlterModelOptions(
+            name="savedmapping",
+            options={
+                "ordering": ["name", "id"],
+                "verbose_name": "saved mapping",
+                "verbose_name_plural": "saved mappings",
+            },
+        ),
+        migrations.AddConstraint(
+            model_name="savedmapping",
+            constraint=models.UniqueConstraint(fields=("owner", "name"), name="saved_mapping_owner_name"),
+        ),
+        migrations.AlterField(
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("auth.login", "Signed in"),
+                    ("auth.logout", "Signed out"),
+                    ("auth.login_failed", "Failed sign-in"),
+                    ("record.created", "Record created"),
+                    ("record.updated", "Record changed"),
+                    ("record.sent_to_review", "Record sent to review"),
+                    ("record.approved", "Record approved"),
+                    ("record.rejected", "Record rejected"),
+                    ("record.sent_back", "Record sent back to data entry"),
+                    ("record.warnings_acknowledged", "Warnings acknowledged"),
+                    ("upload.received", "File uploaded"),
+                    ("upload.mapped", "Columns mapped"),
+                    ("upload.staged", "File staged"),
+                    ("upload.failed", "File refused"),
+                    ("mapping.saved", "Saved column mapping created, changed or shared"),
+                    ("mapping.deleted", "Saved column mapping deleted"),
+                    ("submission.started", "Submission started"),
+                    ("submission.batch_result", "Batch result from Artu"),
+                    ("record.submitted", "Record created at Artu"),
+                    ("record.submission_failed", "Record refused by Artu"),
+                    ("submission.finished", "Submission finished"),
+                    ("user.changed", "User or role changed"),
+                    ("data.export", "Data exported"),
+                    ("audit.verified", "Audit chain verified"),
+                ],
+                max_length=40,
+            ),
+        ),
     ]

@@ -24,6 +24,7 @@ TARGET_LABELS = {
     "upload": lambda: _("Upload"),
     "submission": lambda: _("Submission"),
     "batch": lambda: _("Batch"),
+    "saved_mapping": lambda: _("Saved mapping"),
     "audit_log": lambda: _("Audit log"),
 }
 EMPTY = "∅"

@@ -27,14 +27,15 @@ from django.utils.translation import gettext as _
 
 from onboarding.errors import InvalidTransition
 from onboarding.imports.export import cell_text, csv_chunks, problem_lines, xlsx_chunks
-from onboarding.imports.mapping import headers_signature, mapping_check, mapping_from_saved, mapping_suggest
+from onboarding.imports.mapping import mapping_check, mapping_from_saved, mapping_suggest
 from onboarding.imports.parallel import prepared_chunks, worker_count
 from onboarding.imports.readers import inspect_file, iter_rows, sample_rows
 from onboarding.imports.store import IdReserver, RecordInserter, StagedRow, bulk_write_cache, mark_duplicates
 from onboarding.imports.tables import FileInfo, refuse
-from onboarding.models import AuditAction, ClientRecord, SavedMapping, Upload, UploadStatus
+from onboarding.models import AuditAction, ClientRecord, Upload, UploadStatus
 from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
 from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write
+from onboarding.services.mappings import saved_mapping_write, saved_mappings_offered
 
 CHUNK_ROWS = 2000
 PROGRESS_EVERY_SECONDS = 0.5
@@ -82,9 +83,8 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
         raise
     upload.format, upload.encoding, upload.delimiter = info.format, info.encoding, info.delimiter
     upload.header_row, upload.headers, upload.row_count = info.header_row, info.headers, info.row_count
-    saved = (
-        SavedMapping.objects.filter(headers_signature=headers_signature(info.headers)).order_by("-updated_at").first()
-    )
+    # The uploader's own mapping for these headers, else one another user shares; never another's private one.
+    saved = saved_mappings_offered(user=actor, headers=info.headers).first()
     upload.saved_mapping = saved
     upload.mapping = mapping_from_saved(info.headers, saved.mapping) if saved else mapping_suggest(info.headers)
     upload.status = UploadStatus.MAPPING
@@ -105,6 +105,7 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
                 "rows": upload.row_count,
                 "headers": upload.headers,
                 "saved_mapping": saved.name if saved else "",
+                "saved_mapping_owner": saved.owner.get_username() if saved else "",
                 "same_file_as": list(upload_same_file(upload=upload).values_list("pk", flat=True)),
             },
         )
@@ -152,11 +153,14 @@ def upload_map_columns(
     upload_id: int,
     mapping: dict[str, str],
     save_as: str = "",
+    share: bool = False,
+    saved_mapping_id: int | None = None,
     allow_same_file: bool = False,
     background: bool | None = None,
 ) -> Upload:
-    """Confirm the column mapping (optionally saved under `save_as`) and stage the file: at once when it is small
-    (or `background=False`), by the background task otherwise. Writes `upload.mapped`. Raises ValidationError
+    """Confirm the column mapping and stage the file: at once when it is small (or `background=False`), by the
+    background task otherwise. `save_as` saves it as the actor's own mapping (offered to everyone when `share`);
+    `saved_mapping_id` names the offered mapping it was taken from. Writes `upload.mapped`. Raises ValidationError
     (`missing_columns`, `mapping_twice`, `same_file` unless `allow_same_file`), InvalidTransition past mapping."""
     if not actor.has_perm(PERM_STAGE_UPLOAD):
         raise PermissionDenied
@@ -180,20 +184,12 @@ def upload_map_columns(
                 params={"uploads": ", ".join(f"#{pk}" for pk in same)},
             )
         if save_as:
-            upload.saved_mapping, _created = SavedMapping.objects.update_or_create(
-                name=save_as,
-                defaults={
-                    "headers_signature": headers_signature(upload.headers),
-                    "headers": upload.headers,
-                    "mapping": clean,
-                },
-                create_defaults={
-                    "headers_signature": headers_signature(upload.headers),
-                    "headers": upload.headers,
-                    "mapping": clean,
-                    "created_by": actor,
-                },
+            upload.saved_mapping = saved_mapping_write(
+                actor=actor, name=save_as, headers=upload.headers, mapping=clean, shared=share, upload_id=upload.pk
             )
+        elif saved_mapping_id is not None:
+            offered = saved_mappings_offered(user=actor, headers=upload.headers)
+            upload.saved_mapping = offered.filter(pk=saved_mapping_id).first() or upload.saved_mapping
         upload.mapping, upload.status, upload.rows_done = clean, UploadStatus.QUEUED, 0
         upload.mapped_by = actor  # the mapping decides the records' data: the mapper is one of their makers
         upload.save(update_fields=["mapping", "saved_mapping", "status", "rows_done", "mapped_by"])
@@ -206,6 +202,7 @@ def upload_map_columns(
             changes={
                 "mapping": clean,
                 "saved_as": save_as,
+                "saved_mapping": upload.saved_mapping.name if upload.saved_mapping else "",
                 "same_file_as": same,
                 "background": background,
             },
@@ -474,7 +471,7 @@ def upload_list() -> QuerySet[Upload]:
 
 
 def upload_get(*, pk: int) -> Upload:
-    return Upload.objects.select_related("created_by", "mapped_by", "saved_mapping").get(pk=pk)
+    return Upload.objects.select_related("created_by", "mapped_by", "saved_mapping__owner").get(pk=pk)
 
 
 def upload_same_file(*, upload: Upload) -> QuerySet[Upload]:
@@ -490,12 +487,14 @@ def upload_problem_records(*, upload_id: int) -> QuerySet[ClientRecord]:
     )
 
 
-def upload_columns(*, upload: Upload, samples: int = 3) -> list[dict[str, Any]]:
-    """Each column with its current target and up to `samples` example values, for the mapping step."""
+def upload_columns(*, upload: Upload, mapping: dict[str, str] | None = None, samples: int = 3) -> list[dict[str, Any]]:
+    """Each column with its target (in `mapping`, else the upload's current one) and up to `samples` example
+    values, for the mapping step."""
+    mapping = upload.mapping if mapping is None else mapping
     with upload.file.open("rb") as stored:
         rows = sample_rows(stored, _file_info(upload), n=samples)
     columns = []
     for index, header in enumerate(upload.headers):
         values = [cell_text(r[index]) for r in rows if index < len(r) and r[index] not in (None, "")]
-        columns.append({"index": index, "header": header, "target": upload.mapping.get(header, ""), "samples": values})
+        columns.append({"index": index, "header": header, "target": mapping.get(header, ""), "samples": values})
     return columns
