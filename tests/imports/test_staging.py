@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import override_settings
 from django.utils import translation
 from django_tasks_db.models import DBTaskResult
@@ -277,6 +278,14 @@ def test_whoever_maps_an_upload_cannot_approve_its_records(capturista, oficial, 
     assert set(ClientRecord.objects.filter(upload=upload).values_list("status", flat=True)) == {RecordStatus.IN_REVIEW}
     approved = record_approve(actor=oficial2, record_id=records[0].pk)
     assert approved.status == RecordStatus.APPROVED and approved.reviewed_by == oficial2
+
+
+def test_approve_clients_skips_the_records_of_an_upload_the_officer_mapped(capturista, oficial, capsys):
+    upload = _mapped_by_another(capturista, oficial)
+    call_command("approve_clients", "--upload", str(upload.pk), "--as", oficial.username)
+    out = capsys.readouterr().out
+    assert "approved: 0" in out and "maker_checker: 2" in out
+    assert not ClientRecord.objects.filter(status=RecordStatus.APPROVED).exists()
 
 
 def test_the_mapper_stays_a_maker_after_someone_else_changes_the_record(capturista, oficial, oficial2):
