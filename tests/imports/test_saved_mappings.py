@@ -211,3 +211,17 @@ def test_the_audit_log_names_a_saved_mapping_event(client_as, english, capturist
     page = client_as(auditor).get(reverse("audit:log"), {"action": AuditAction.MAPPING_SAVED}).text
     assert "Saved column mapping created, changed or shared" in page
     assert f'Saved mapping <span class="mono">{saved.pk}</span>' in page
+
+
+def test_an_officer_sees_which_mapping_the_uploader_got_and_is_offered_their_own(
+    client_as, english, capturista, oficial
+):
+    theirs = save(capturista, 0, "De capturista")
+    mine = save(oficial, 1, "De oficial")
+    upload = receive(capturista, 2)
+    assert upload.saved_mapping == theirs
+    page = client_as(oficial).get(reverse("uploads:mapping", args=[upload.pk])).text
+    assert "De capturista" in page and "saved by capturista" in page  # what the file was given, and whose
+    assert '<option value="" selected>—</option>' in page  # the list does not pretend another one is applied
+    assert f'<option value="{mine.pk}">De oficial</option>' in page
+    assert f'<option value="{theirs.pk}"' not in page  # capturista's private mapping is not offered to others
