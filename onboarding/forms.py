@@ -1,14 +1,20 @@
 """Forms: field declarations and widgets; rules live in validation.py."""
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
 
 from onboarding import validation
 from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord
 from onboarding.validation import (
     FIELD_LABELS,
+    ID_MAX,
     KNOWN_SCOPES,
+    PARAM_DATE_MAX,
+    PARAM_DATE_MIN,
     Severity,
+    check_param_date,
+    check_param_text,
     normalize_curp,
     normalize_nationalities,
     normalize_rfc,
@@ -19,6 +25,40 @@ from onboarding.validation import (
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
 # Free text, tidied here; the identifiers and nationalities have cleaners of their own.
 TEXT_FIELDS = tuple(f for f in validation.TEXT_FIELDS if f not in ("rfc", "curp", "nationalities"))
+
+
+# -- fields for request parameters: filters in a URL, ids and versions in a form ---------------------------------
+# Each one bounds what the database and the selectors' arithmetic can take, so a hand-made URL gets the form's
+# message and never reaches a query it would break.
+
+
+class ParamDateField(forms.DateField):
+    """A filter date, from PARAM_DATE_MIN to PARAM_DATE_MAX (the end of that day still fits a datetime)."""
+
+    default_validators = [check_param_date]
+
+    def __init__(self, **kwargs):
+        attrs = {"type": "date", "min": PARAM_DATE_MIN.isoformat(), "max": PARAM_DATE_MAX.isoformat()}
+        kwargs.setdefault("widget", forms.DateInput(attrs=attrs, format="%Y-%m-%d"))
+        super().__init__(**kwargs)
+
+
+class ParamTextField(forms.CharField):
+    """One line of typed text: control characters, surrogates and bytes that were not UTF-8 are refused."""
+
+    default_validators = [check_param_text]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # check_param_text refuses NUL too: one message, not two.
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
+class ParamIdField(forms.IntegerField):
+    """A record, upload or submission number, or a version: 1 to ID_MAX (a 64-bit database integer)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=ID_MAX, **kwargs)
 
 
 class OptionalJSONField(forms.JSONField):
@@ -73,7 +113,7 @@ class ClientRecordForm(forms.ModelForm):
         help_text=_("18 characters, persons only."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "maxlength": 40}),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = ParamIdField(widget=forms.HiddenInput, required=False)
 
     groups = (
         (

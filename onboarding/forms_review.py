@@ -7,16 +7,23 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from onboarding.forms import ClientRecordForm
+from onboarding.forms import ClientRecordForm, ParamDateField, ParamIdField, ParamTextField
 from onboarding.models import ActividadVulnerable, ClientType, RecordStatus
 from onboarding.selectors.review import DEFAULT_SORT, SORT_FIELDS, WarningsFilter
 from onboarding.services.review import RejectReason, ReviewAction
-from onboarding.validation import FIELD_LABELS, normalize_curp, normalize_nationalities, normalize_rfc, normalize_text
+from onboarding.validation import (
+    FIELD_LABELS,
+    ID_MAX,
+    check_ids,
+    normalize_curp,
+    normalize_nationalities,
+    normalize_rfc,
+    normalize_text,
+)
 
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 YES_NO = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 BULK_ACTIONS = (ReviewAction.APPROVE, ReviewAction.REJECT, ReviewAction.SEND_BACK)
 
 
@@ -27,14 +34,14 @@ def _yes_no(value: str) -> bool | None:
 class QueueFilterForm(forms.Form):
     """The queue's filters, read from the URL; every one optional. `filters()` gives the selector's arguments."""
 
-    q = forms.CharField(
+    q = ParamTextField(
         label=_("Search"),
         required=False,
         max_length=100,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, RFC, CURP or external id")}),
     )
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any")), *RecordStatus.choices])
-    upload = forms.IntegerField(label=_("Upload"), required=False, min_value=1)
+    upload = ParamIdField(label=_("Upload"), required=False)
     has_errors = forms.ChoiceField(label=_("Has errors"), required=False, choices=YES_NO)
     warnings = forms.ChoiceField(
         label=_("Warnings"),
@@ -51,14 +58,14 @@ class QueueFilterForm(forms.Form):
     actividad = forms.ChoiceField(
         label=_("Actividad vulnerable"), required=False, choices=[("", _("Any")), *ActividadVulnerable.choices]
     )
-    created_by = forms.CharField(
+    created_by = ParamTextField(
         label=_("Staged by"),
         required=False,
         max_length=150,
         widget=forms.TextInput(attrs={"placeholder": _("user name")}),
     )
-    date_from = forms.DateField(label=_("Staged from"), required=False, widget=DATE_WIDGET)
-    date_to = forms.DateField(label=_("Staged to"), required=False, widget=DATE_WIDGET)
+    date_from = ParamDateField(label=_("Staged from"), required=False)
+    date_to = ParamDateField(label=_("Staged to"), required=False)
     sort = forms.ChoiceField(
         required=False,
         widget=forms.HiddenInput,
@@ -108,7 +115,7 @@ class QueueFilterForm(forms.Form):
 class DecisionForm(forms.Form):
     """One review action on one record; reject needs a reason and a comment, send back a comment."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    version = ParamIdField(widget=forms.HiddenInput, required=False)
     reason = forms.ChoiceField(label=_("Reason"), required=False, choices=[("", "—"), *RejectReason.choices])
     comment = forms.CharField(
         label=_("Comment"),
@@ -141,12 +148,7 @@ class IdListField(forms.Field):
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value) -> list[int]:
-        if not value:
-            return []
-        try:
-            return sorted({int(v) for v in value})
-        except (TypeError, ValueError):
-            raise ValidationError(_("The selection is not valid."), code="invalid") from None
+        return check_ids(value) if value else []
 
 
 class BulkForm(forms.Form):
@@ -161,7 +163,7 @@ class BulkForm(forms.Form):
         widget=forms.RadioSelect,
     )
     ids = IdListField(required=False)
-    expected_count = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    expected_count = forms.IntegerField(required=False, min_value=0, max_value=ID_MAX, widget=forms.HiddenInput)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
     reason = forms.ChoiceField(label=_("Reason"), required=False, choices=[("", "—"), *RejectReason.choices])
     comment = forms.CharField(label=_("Comment"), required=False, max_length=2000)
@@ -202,7 +204,7 @@ _NORMALISERS = {"rfc": normalize_rfc, "curp": normalize_curp, "nationalities": n
 class CellForm(forms.Form):
     """One data field of one record, with the version the editor started from."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = ParamIdField(widget=forms.HiddenInput)
 
     def __init__(self, *args, field_name: str, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from onboarding.models import ArtuEnvironment
 from onboarding.permissions import PERM_SUBMIT_LIVE
 from onboarding.services.submissions import LIVE_CONFIRMATION, Scope
+from onboarding.validation import check_ids
 
 
 class SubmissionForm(forms.Form):
@@ -58,10 +59,7 @@ class SubmissionForm(forms.Form):
 
     def clean_ids(self) -> tuple[int, ...]:
         raw = self.cleaned_data.get("ids") or ""
-        try:
-            return tuple(int(v) for v in raw.replace(" ", "").split(",") if v)
-        except ValueError:
-            raise forms.ValidationError(_("The selection is not a list of record numbers.")) from None
+        return tuple(check_ids(v for v in raw.replace(" ", "").split(",") if v))
 
     def clean(self):
         data = super().clean()

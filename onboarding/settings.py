@@ -5,6 +5,7 @@ Everything that differs between machines comes from the environment or a `.env` 
 and its test key, and the database task backend.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "onboarding.middleware.NoStoreMiddleware",  # below WhiteNoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -108,6 +110,30 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+
+# --- Sign-in throttling (django-axes; README, "Sign-in throttling") ----------------------------------------
+# A user name is locked from one address after LOGIN_FAILURE_LIMIT failures; an address after
+# LOGIN_ADDRESS_FAILURE_LIMIT failures over any user names (onboarding/signin.py). Both for LOGIN_COOLOFF_MINUTES.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=4 * LOGIN_FAILURE_LIMIT)
+LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: clients connect directly).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: it turns a locked-out sign-in into the lockout page
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "onboarding.signin.SignInThrottle"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # the order SignInThrottle reads
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+# Attempts refused during a lockout are not counted: it ends on time however long an attacker keeps trying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success does not wipe an address's failures on other user names (it would let one account reset the count).
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "onboarding.middleware.client_ip"
+AXES_LOCKOUT_CALLABLE = "onboarding.views.signin.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins and sign-outs are in the audit trail already
+AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
 
 # --- i18n -----------------------------------------------------------------------------
 LANGUAGE_CODE = "es-mx"

@@ -1,4 +1,4 @@
-"""Sign-in, sign-out, failed sign-in and every change to users, roles and permissions go into the audit trail.
+"""Sign-ins (made, failed, locked out), sign-outs and any change to users, roles or permissions: into the audit trail.
 
 Role changes happen in Django's admin, in `setup_roles` and in the shell, not in our services, so signals are
 the one place that sees them all. The admin names the person acting with `acting_as` (see admin.py); anything
@@ -9,6 +9,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -53,14 +54,45 @@ def audit_logout(sender, request, user, **kwargs) -> None:
 def audit_login_failed(sender, credentials, request=None, **kwargs) -> None:
     username = str(credentials.get("username", ""))[:150]
     user = get_user_model().objects.filter(username=username).first()
+    changes = {"username": username}
+    if _refused_by_lockout(request):
+        changes["locked_out"] = True  # the password was not even checked
     with transaction.atomic():
         audit_event_write(
             actor=None,
             action=AuditAction.LOGIN_FAILED,
             target_type="user",
             target_id=str(user.pk) if user else "",
-            changes={"username": username},
+            changes=changes,
         )
+
+
+def _refused_by_lockout(request) -> bool:
+    """Refused by a lockout already in force; such an attempt is not counted, so axes gives it no failure count."""
+    return getattr(request, "axes_locked_out", False) and getattr(request, "axes_failures_since_start", None) is None
+
+
+# Imported here, after the user_login_failed receiver above: importing axes.signals connects axes' own receiver,
+# and receivers run in the order they were connected, so a failure's event comes before the lockout it causes.
+from axes.signals import user_locked_out  # noqa: E402
+
+
+@receiver(user_locked_out)
+def audit_lockout(sender, request, username, ip_address, **kwargs) -> None:
+    """The failure that reached a limit, once per lockout: axes sends the signal again for each attempt refused
+    while the lockout lasts (audit_login_failed marks those `locked_out`)."""
+    if _refused_by_lockout(request):
+        return
+    username = str(username or "")[:150]
+    user = get_user_model().objects.filter(username=username).first()
+    # Inside the transaction that counted the failure (onboarding.signin.SignInThrottle).
+    audit_event_write(
+        actor=None,
+        action=AuditAction.LOGIN_FAILED,
+        target_type="user",
+        target_id=str(user.pk) if user else "",
+        changes={"username": username, "locked_out_minutes": settings.LOGIN_COOLOFF_MINUTES},
+    )
 
 
 # --- Users, groups and permissions -------------------------------------------------------------

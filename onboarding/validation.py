@@ -7,6 +7,7 @@ an error blocks approval, a warning needs an officer's acknowledgement.
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -14,12 +15,15 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as InvalidValue
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 from stdnum.mx import curp as stdnum_curp
 from stdnum.mx import rfc as stdnum_rfc
 
+from onboarding.identifiers import company_rfc_mismatch, person_curp_mismatch, person_rfc_mismatch
 from onboarding.models.records import AV_FIELDS, ClientType
 
 PERSON_TYPES = (ClientType.INDIVIDUAL,)
@@ -91,7 +95,14 @@ MESSAGES = {
     "curp_birth_date_mismatch": _(
         "The date in %(field)s (%(curp_date)s) differs from the birth date (%(birth_date)s)."
     ),
-    "rfc_curp_mismatch": _("RFC and CURP start differently (%(rfc_stem)s / %(curp_stem)s); check both."),
+    "rfc_name_mismatch": _(
+        "The letters %(found)s of %(field)s do not come from the client's name, which gives %(expected)s; "
+        "check the name and the RFC."
+    ),
+    "curp_name_mismatch": _(
+        "The letters %(found)s of %(field)s do not come from the client's name, which gives %(expected)s; "
+        "check the name and the CURP."
+    ),
     "birth_date_future": _("%(field)s cannot be in the future."),
     "birth_date_old": _("%(field)s is before 1900; check it."),
     "date_invalid": _("%(field)s %(value)s is not a date; use DD/MM/YYYY or YYYY-MM-DD."),
@@ -430,17 +441,27 @@ def _identifier_problems(values: Mapping[str, Any], client_type: str | None, tod
         problems += check_rfc(rfc, client_type, birth, today)
     if curp and not is_formula(curp) and client_type in PERSON_TYPES:
         problems += check_curp(curp, birth)
-    if (
-        len(rfc) == 13
-        and len(curp) == 18
-        and rfc not in GENERIC_RFCS
-        and not has_errors(problems)
-        and rfc[:10] != curp[:10]
-    ):
-        problems.append(
-            Problem("curp", "rfc_curp_mismatch", Severity.WARNING, {"rfc_stem": rfc[:10], "curp_stem": curp[:10]})
-        )
+    if not has_errors(problems):
+        problems += _name_letter_problems(values, client_type, rfc, curp)
     return problems
+
+
+def _name_letter_problems(values: Mapping[str, Any], client_type: str | None, rfc: str, curp: str) -> list[Problem]:
+    """Each key's name letters against the holder's own name (onboarding.identifiers), as warnings."""
+    given, last_name = (values.get("name"), values.get("middle_name")), values.get("last_name")
+    mismatches = []
+    if client_type in PERSON_TYPES:
+        if len(rfc) == 13 and rfc not in GENERIC_RFCS:
+            mismatches.append(("rfc", person_rfc_mismatch(rfc, given_names=given, last_name=last_name)))
+        if len(curp) == 18:
+            mismatches.append(("curp", person_curp_mismatch(curp, given_names=given, last_name=last_name)))
+    elif client_type == ClientType.COMPANY and len(rfc) == 12:
+        mismatches.append(("rfc", company_rfc_mismatch(rfc, legal_name=values.get("name"))))
+    return [
+        Problem(field, f"{field}_name_mismatch", Severity.WARNING, {"found": m.found, "expected": m.expected})
+        for field, m in mismatches
+        if m
+    ]
 
 
 def _scope_problems(values: Mapping[str, Any]) -> list[Problem]:
@@ -479,3 +500,48 @@ def validate_record(values: Mapping[str, Any]) -> list[Problem]:
         *_identifier_problems(values, client_type, today),
         *_scope_problems(values),
     ]
+
+
+# -- request parameters (filters, ids in a URL or a form) -------------------------------------------------------
+
+# Dates a filter accepts: far enough inside what datetime and both databases hold that the end of the day
+# (date + 1 day) and its conversion to UTC never overflow, and wide enough for any record or event.
+PARAM_DATE_MIN = datetime.date(1900, 1, 1)
+PARAM_DATE_MAX = datetime.date(2999, 12, 31)
+# The ids are BigAutoFields: a signed 64-bit integer on PostgreSQL, and SQLite's INTEGER is no wider.
+ID_MAX = 2**63 - 1
+# Control characters (NUL, ESC, tab...) and surrogates; U+FFFD stands for bytes that were not UTF-8 (Django
+# decodes a query string with errors="replace").
+_NOT_TYPED = {"Cc", "Cs"}
+
+
+def check_param_date(value: datetime.date) -> None:
+    """A filter date within PARAM_DATE_MIN..PARAM_DATE_MAX; raises ValidationError (code `date_range`)."""
+    if not PARAM_DATE_MIN <= value <= PARAM_DATE_MAX:
+        raise InvalidValue(
+            _("Enter a date between %(min)s and %(max)s."),
+            code="date_range",
+            params={
+                "min": date_format(PARAM_DATE_MIN, "SHORT_DATE_FORMAT"),
+                "max": date_format(PARAM_DATE_MAX, "SHORT_DATE_FORMAT"),
+            },
+        )
+
+
+def check_param_text(value: str) -> None:
+    """Text a person can type in a one-line box: no control characters (NUL included), no surrogates, nothing that
+    was not UTF-8; raises ValidationError (code `invalid_text`)."""
+    if any(ch == "\ufffd" or unicodedata.category(ch) in _NOT_TYPED for ch in value):
+        raise InvalidValue(_("Remove the invisible or invalid characters."), code="invalid_text")
+
+
+def check_ids(values: Iterable[Any]) -> list[int]:
+    """Record, upload or submission numbers, each a whole number from 1 to ID_MAX; sorted, without repeats.
+    Raises ValidationError (code `invalid_id`)."""
+    try:
+        ids = {int(v) for v in values}
+    except (TypeError, ValueError):
+        raise InvalidValue(_("The selection is not a list of record numbers."), code="invalid_id") from None
+    if any(not 1 <= n <= ID_MAX for n in ids):
+        raise InvalidValue(_("The selection is not a list of record numbers."), code="invalid_id")
+    return sorted(ids)

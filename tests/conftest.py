@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 
 from onboarding.permissions import Role
 from onboarding.services.roles import roles_setup
@@ -20,6 +21,31 @@ def pytest_configure(config):
     }
     # Test users sign in many times; a fast hasher keeps the suite in minutes, not tens of minutes.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _flushed_after(request: pytest.FixtureRequest) -> bool:
+    """Whether pytest-django empties the database with TRUNCATE after this test (a TransactionTestCase)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return not {"transactional_db", "live_server", "django_db_reset_sequences"}.isdisjoint(request.fixturenames)
+
+
+@pytest.fixture(autouse=True)
+def audit_truncate_for_the_flush(request):
+    """On PostgreSQL the audit tables refuse TRUNCATE unless their owner sets `onboarding.audit_truncate` (migration
+    0010). pytest-django empties the database with TRUNCATE after a transactional test: set it, for the session,
+    just before that flush. Django closes the connection right after the flush, so the setting never outlives it."""
+    if not _flushed_after(request):
+        yield
+        return
+    # Set up here, so that its teardown (the flush) runs after this fixture's.
+    request.getfixturevalue("transactional_db")
+    yield
+    for alias in connections:
+        if connections[alias].vendor == "postgresql":
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SET onboarding.audit_truncate = 'allowed'")
 
 
 @pytest.fixture

@@ -1,15 +1,18 @@
 """The one client of the Artu API (httpx): `POST /clients/batch` and `GET /clients/metadata/{key}/{value}`.
 
 Configured from settings; the API key goes only into the `Authorization` header of each request and never into a
-log line, an exception or the client's repr. Response shapes are read by `wire`; errors are `ArtuError`s that say
-whether the call may be retried (`transient`) and whether Artu may have acted on it (`maybe_committed`: reconcile
-by metadata before sending again).
+log line, an exception or the client's repr. Whatever Artu sends back (status line, headers, body) passes through
+`redact` before anything else reads it, so a key Artu echoes is never stored, shown, exported or logged. Response
+shapes are read by `wire`; errors are `ArtuError`s that say whether the call may be retried (`transient`) and
+whether Artu may have acted on it (`maybe_committed`: reconcile by metadata before sending again).
 """
 
+import contextvars
 import json
 import logging
 import time
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import quote
 
@@ -25,6 +28,60 @@ logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 250
 ENVIRONMENTS = ("test", "live")
+REDACTED = "[secure]"
+# httpx and httpcore log the status line and headers of every answer (at INFO and DEBUG) before this client sees it.
+TRANSPORT_LOGGERS = ("httpx", *(f"httpcore.{name}" for name in ("connection", "http11", "http2", "proxy", "socks")))
+MAX_TEXT_BODY = 2000  # characters kept of an answer that is not JSON (an HTML error page, say)
+
+
+def redact(value: Any, key: str) -> Any:
+    """`value` (a text, or JSON read from Artu) with every occurrence of the API key replaced by `[secure]`.
+
+    The one redaction of everything Artu sends: its answers, the errors built from them and the transport's logs."""
+    if not key or not _holds(value, key):
+        return value
+    if isinstance(value, str):
+        return value.replace(key, REDACTED)
+    if isinstance(value, dict):
+        return {redact(name, key): redact(item, key) for name, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item, key) for item in value]
+    return value
+
+
+def _holds(value: Any, key: str) -> bool:
+    if isinstance(value, str):
+        return key in value
+    if not isinstance(value, dict | list):
+        return False
+    try:
+        text = orjson.dumps(value)  # a fraction of a millisecond for 250 clients; the walk takes twenty times longer
+    except TypeError:  # beyond what orjson writes (an integer over 64 bits): look everywhere
+        return True
+    # orjson escapes only '"', '\\' and control characters: a key holding one of them is looked for everywhere.
+    return key.encode() in text or not key.isprintable() or '"' in key or "\\" in key
+
+
+_key_in_flight: contextvars.ContextVar[str] = contextvars.ContextVar("artu_key_in_flight", default="")
+
+
+class _RedactTransportLogs(logging.Filter):
+    """Redacts the key of the request in flight on this thread from the transport's log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = _key_in_flight.get()
+        if not key:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a record that cannot be formatted would be printed with its raw arguments: drop it
+            return False
+        record.msg, record.args = redact(message, key), ()
+        return True
+
+
+for _name in TRANSPORT_LOGGERS:
+    logging.getLogger(_name).addFilter(_RedactTransportLogs())
 
 
 class ArtuError(Exception):
@@ -93,6 +150,16 @@ class ArtuUnavailable(ArtuError):
     """The request was never sent (no connection could be made): safe to send again."""
 
     transient = True
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Artu's answer with every text in it already redacted; header names in lower case."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: Any
 
 
 class ArtuCalledInTransaction(RuntimeError):
@@ -179,19 +246,18 @@ class ArtuClient:
             raise ValueError(f"a batch holds 1 to {MAX_ITEMS} items, not {len(items)}")
         if not all(isinstance(item, dict) for item in items):
             raise ValueError("every item must be a JSON object")
-        response = self._send("POST", "/clients/batch", environment, json={"items": items, "atomic": bool(atomic)})
-        body = self._json(response)
-        return wire.parse_batch(body, items, atomic=bool(atomic), key=settings.ARTU_RECORD_METADATA_KEY)
+        answer = self._send("POST", "/clients/batch", environment, json={"items": items, "atomic": bool(atomic)})
+        return wire.parse_batch(answer.body, items, atomic=bool(atomic), key=settings.ARTU_RECORD_METADATA_KEY)
 
     def find_by_metadata(self, key: str, value: str, environment: str | None = None) -> dict[str, Any] | None:
         """The one client whose `metadata[key] == value` (`GET /clients/metadata/{key}/{value}`), or None."""
         path = f"/clients/metadata/{quote(key, safe='')}/{quote(value, safe='')}"
-        response = self._send("GET", path, environment, not_found_ok=True)
-        if response.status_code == 404:
+        answer = self._send("GET", path, environment, not_found_ok=True)
+        if answer.status == 404:
             return None
-        client = wire.parse_client(self._json(response))
+        client = wire.parse_client(answer.body)
         if client is None:
-            raise ArtuAmbiguous("Artu's answer to the metadata lookup could not be read", status=response.status_code)
+            raise ArtuAmbiguous("Artu's answer to the metadata lookup could not be read", status=answer.status)
         return client
 
     @staticmethod
@@ -202,65 +268,65 @@ class ArtuClient:
 
     def _send(
         self, method: str, path: str, environment: str | None, *, json: Any = None, not_found_ok: bool = False
-    ) -> httpx.Response:
+    ) -> Answer:
         env = self._environment(environment or self.environment)
         _ensure_no_transaction()
         started = time.monotonic()
+        in_flight = _key_in_flight.set(self._auth.api_key)
         try:
             headers = {"X-Environment": env}
             content = None
             if json is not None:
                 content, headers["Content-Type"] = _encode(json), "application/json"
-            response = self._http.request(method, path, content=content, headers=headers)
+            answer = self._read(self._http.request(method, path, content=content, headers=headers))
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
             logger.warning("Artu %s %s env=%s not sent: %s", method, path, env, type(exc).__name__)
             raise ArtuUnavailable(f"Artu could not be reached ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             logger.warning("Artu %s %s env=%s no answer: %s", method, path, env, type(exc).__name__)
             raise ArtuAmbiguous(f"no answer from Artu; it may have acted ({type(exc).__name__})") from None
+        finally:
+            _key_in_flight.reset(in_flight)
         elapsed = (time.monotonic() - started) * 1000
-        logger.info("Artu %s %s env=%s -> %s in %.0f ms", method, path, env, response.status_code, elapsed)
-        if response.is_success or (not_found_ok and response.status_code == 404):
-            return response
-        raise self._error(response)
+        logger.info("Artu %s %s env=%s -> %s in %.0f ms", method, path, env, answer.status, elapsed)
+        if 200 <= answer.status < 300 or (not_found_ok and answer.status == 404):
+            return answer
+        raise self._error(answer)
 
-    def _json(self, response: httpx.Response) -> Any:
+    def _read(self, response: httpx.Response) -> Answer:
+        """The only reader of what Artu sent: the status line, headers and body, redacted."""
+        key = self._auth.api_key
+        body = redact(self._json(response), key)  # before the text is cut, which could leave half a key
+        return Answer(
+            status=response.status_code,
+            reason=redact(response.reason_phrase, key),
+            headers=redact(dict(response.headers), key),
+            body=body[:MAX_TEXT_BODY] if isinstance(body, str) else body,
+        )
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
         try:
-            body = orjson.loads(response.content)
+            return orjson.loads(response.content)
         except orjson.JSONDecodeError:  # not UTF-8, or beyond what orjson reads (an integer over 64 bits)
             try:
-                body = response.json()
+                return response.json()
             except (json.JSONDecodeError, UnicodeDecodeError):
-                return self._redact(response.text[:2000])
-            return self._redact(body)
-        # UTF-8 JSON without a single escape holds the key only as its plain bytes: if they are not there, there is
-        # nothing to redact, and the answer need not be encoded again to look.
-        if b"\\" not in response.content and self._auth.api_key.encode() not in response.content:
-            return body
-        return self._redact(body)
+                return response.text
 
-    def _redact(self, value: Any) -> Any:
-        """Drops the key from anything Artu echoes back, so it can be stored and shown."""
-        secret = self._auth.api_key
-        if not secret:
-            return value
-        text = json.dumps(value)
-        return json.loads(text.replace(secret, "[secure]")) if secret in text else value
-
-    def _error(self, response: httpx.Response) -> ArtuError:
-        status = response.status_code
-        body = self._json(response)
-        parsed = wire.parse_error(body)
+    def _error(self, answer: Answer) -> ArtuError:
+        status = answer.status
+        parsed = wire.parse_error(answer.body)
         detail = f"HTTP {status}" + (f" {parsed.code}" if parsed.code else "")
-        message = f"{parsed.message or response.reason_phrase or 'error'} ({detail})"
-        kwargs: dict[str, Any] = {"status": status, "code": parsed.code, "issues": parsed.issues, "body": body}
+        message = f"{parsed.message or answer.reason or 'error'} ({detail})"
+        kwargs: dict[str, Any] = {"status": status, "code": parsed.code, "issues": parsed.issues, "body": answer.body}
         if status in (401, 403):
             return ArtuAuthError(message, **kwargs)
         if status == 409:
             return ArtuConflict(message, **kwargs)
         if status == 429:
             return ArtuRateLimited(
-                message, retry_after=wire.parse_retry_after(response.headers.get("Retry-After")), **kwargs
+                message, retry_after=wire.parse_retry_after(answer.headers.get("retry-after")), **kwargs
             )
         if status >= 500:
             return ArtuServerError(message, **kwargs)

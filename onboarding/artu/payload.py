@@ -43,6 +43,14 @@ def _scope_data_mx(record: ClientRecord) -> dict[str, Any]:
     return mx
 
 
+def nationalities_for_wire(stored: str) -> str | list[str] | None:
+    """'MX' → "MX", 'MX,US' → ["MX", "US"] (ARTU_CONTRACT.md): one code as a string, several as a list."""
+    codes = [code.strip() for code in (stored or "").split(",") if code.strip()]
+    if not codes:
+        return None
+    return codes[0] if len(codes) == 1 else codes
+
+
 def record_to_item(record: ClientRecord) -> dict[str, Any]:
     """The Artu client object for `record`: contract field names only, empty values left out."""
     metadata = {str(key): value for key, value in (record.metadata or {}).items()}
@@ -55,7 +63,7 @@ def record_to_item(record: ClientRecord) -> dict[str, Any]:
             "middleName": record.middle_name.strip(),
             "lastName": record.last_name.strip(),
             "birthDate": record.birth_date.isoformat() if record.birth_date else None,
-            "nationalities": record.nationalities.strip(),
+            "nationalities": nationalities_for_wire(record.nationalities),
             "scopes": list(dict.fromkeys(record.scopes or [])),
             "externalId": record.external_id.strip(),
             "metadata": metadata,

@@ -4,7 +4,8 @@ It follows ARTU_CONTRACT.md: Bearer token (`ARTU_SANDBOX_TOKEN`; `sk_test_noperm
 `X-Environment` test/live with separate stores, 1..250 items, strict per-field checks, RFC/CURP formats,
 `externalId` unique per environment, atomic all-or-nothing and non-atomic partial results (the SDK form). Its
 storage is its own memory, never the app's tables. Faults (latency, 429, 500, dropped connections, "committed,
-then dropped or answered too late") are drawn from a seeded random generator or queued for the next N requests.
+then dropped or answered too late") are drawn from a seeded random generator or queued for the next N requests;
+a queued `echo_key` answers 401 with the key sent in its reason phrase and a header.
 
 Admin endpoints for tests and benchmarks: `GET /_sandbox/clients?environment=test`, `POST /_sandbox/reset`,
 `GET|POST /_sandbox/faults`, `GET /_sandbox/stats`.
@@ -57,6 +58,7 @@ CURP = re.compile(
     r"[B-DF-HJ-NP-TV-Z]{3}[A-Z\d]\d$"
 )
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
 METADATA_PATH = re.compile(r"^/clients/metadata/([^/]+)/([^/]+)$")
 
 
@@ -66,6 +68,7 @@ class Fault(StrEnum):
     DROP = "drop"  # connection closed before processing
     COMMIT_THEN_DROP = "commit_then_drop"  # stored, then the connection closed without an answer
     COMMIT_THEN_LATE = "commit_then_late"  # stored, answered after `late_ms` (past the client's timeout)
+    ECHO_KEY = "echo_key"  # 401 `{}` whose reason phrase and WWW-Authenticate header repeat the key sent
 
 
 @dataclass
@@ -174,9 +177,11 @@ def validate_item(item: Any) -> list[dict[str, str]]:
         problems.add("name", "required", "Required")
     else:
         problems.string(item["name"], "name", required=True)
-    for name in ("middleName", "lastName", "nationalities", "externalId"):
+    for name in ("middleName", "lastName", "externalId"):
         if name in item:
             problems.string(item[name], name)
+    if "nationalities" in item:
+        _validate_nationalities(problems, item["nationalities"])
     if "birthDate" in item and problems.string(item["birthDate"], "birthDate") and not _is_date(item["birthDate"]):
         problems.add("birthDate", "invalid_date", "Expected a date as YYYY-MM-DD")
     if "scopes" in item:
@@ -193,6 +198,16 @@ def validate_item(item: Any) -> list[dict[str, str]]:
         if mx is not None and problems.object(mx, "scopeData.MX", ("rfc", "curp", "actividadVulnerable", "cnbv")):
             _validate_mx(problems, mx, client_type)
     return problems.errors
+
+
+def _validate_nationalities(problems: Problems, value: Any) -> None:
+    # Both documented forms: one code as a string ("MX") or a list of codes (["MX", "US"]); a joined string is neither.
+    if isinstance(value, list):
+        for position, code in enumerate(value):
+            if problems.string(code, f"nationalities[{position}]", required=True) and not COUNTRY.match(code):
+                problems.add(f"nationalities[{position}]", "invalid_string", "Expected an ISO 3166-1 alpha-2 code")
+    elif problems.string(value, "nationalities") and not COUNTRY.match(value):
+        problems.add("nationalities", "invalid_string", "Expected an ISO 3166-1 alpha-2 code, or a list of them")
 
 
 def _validate_mx(problems: Problems, mx: dict[str, Any], client_type: Any) -> None:
@@ -519,6 +534,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return self._send(429, error_body("rate_limited", "Too many requests"), {"Retry-After": retry_after})
         if fault == Fault.SERVER_ERROR:
             return self._send(500, error_body("internal_error", "Internal server error"))
+        if fault == Fault.ECHO_KEY:
+            # A careless gateway: the key comes back in the status line and a header, the body says nothing.
+            sent = self.headers.get("Authorization", "")
+            header = {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="Bad key {sent}"'}
+            return self._send(401, {}, header, reason=f"Bad key {sent}")
         refusal = self._refusal("clients:create" if endpoint == "batch" else "clients:read")
         status, payload = refusal or work(self.headers["X-Environment"])
         if fault == Fault.COMMIT_THEN_DROP:
@@ -550,10 +570,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return self._send(200, asdict(faults))
         self._send(404, error_body("not_found", f"No sandbox route for {method} {path}"))
 
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, payload: Any, headers: dict[str, str] | None = None, *, reason: str | None = None
+    ) -> None:
         body = json.dumps(payload).encode()
         try:
-            self.send_response(status, HTTPStatus(status).phrase)
+            self.send_response(status, reason or HTTPStatus(status).phrase)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             for name, value in (headers or {}).items():

@@ -1,12 +1,15 @@
-"""Writing an upload's problem rows as CSV or XLSX: original cells, the record, one column of messages.
+"""Writing an upload's problem rows as CSV or XLSX: original cells, the record, one column of messages; and
+`csv_safe`, which every CSV the app writes (problem rows, a submission's results, the audit export) puts each cell
+through.
 
-Cells a spreadsheet would run as a formula (`= + - @`, tab, CR) get a leading apostrophe (OWASP "CSV injection");
-in the workbook every cell is also typed as text.
+Text a spreadsheet would run as a formula (`= + - @`, tab, CR) gets an apostrophe before it (OWASP "CSV
+injection"); in the workbook every cell is also typed as text.
 """
 
 import csv
 import io
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +18,12 @@ from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from onboarding.validation import Problem, Severity, is_formula, problem_message
+from onboarding.validation import FORMULA_PREFIXES, Problem, Severity, problem_message
+
+# Where a spreadsheet may start a cell inside our text: a file written with `,` is split on `;` where that is the
+# list separator (Excel in Mexico and much of Europe), and on tabs when pasted; a line break starts a row. Spaces
+# and quotes before a formula character are skipped, as a spreadsheet may strip them.
+FORMULA_START = re.compile(r"(^|[,;\t\r\n])(?=[ \"]*[" + re.escape("".join(FORMULA_PREFIXES)) + "])")
 
 
 def cell_text(value: Any) -> str:
@@ -26,10 +34,10 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def export_safe(value: Any) -> str:
-    """The cell as text; one a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection)."""
-    text = cell_text(value)
-    return "'" + text if is_formula(text) else text
+def csv_safe(value: Any) -> str:
+    """The cell as text, with an apostrophe wherever a spreadsheet splitting it on `,` `;` or tab would find a
+    formula: `=1+1` → `'=1+1`, `A;=1+1` → `A;'=1+1`."""
+    return FORMULA_START.sub(r"\1'", cell_text(value))
 
 
 def row_messages(problems: list[dict[str, Any]]) -> str:
@@ -48,12 +56,12 @@ def row_messages(problems: list[dict[str, Any]]) -> str:
 def problem_lines(*, headers: list[str], rows: QuerySet, language: str) -> Iterator[list[str]]:
     # The body runs while the response streams, after the view returned: keep the reader's language.
     with translation.override(language):
-        yield [export_safe(h) for h in (_("Row"), *headers, _("Record"), _("Messages"))]
+        yield [csv_safe(h) for h in (_("Row"), *headers, _("Record"), _("Messages"))]
         for source_row, source_data, problems, pk in rows.values_list(
             "source_row", "source_data", "problems", "pk"
         ).iterator(chunk_size=2000):
             cells = [source_data.get(h) for h in headers] if isinstance(source_data, dict) else []
-            yield [str(source_row), *(export_safe(c) for c in cells), str(pk), export_safe(row_messages(problems))]
+            yield [str(source_row), *(csv_safe(c) for c in cells), str(pk), csv_safe(row_messages(problems))]
 
 
 def csv_chunks(lines: Iterator[list[str]]) -> Iterator[bytes]:

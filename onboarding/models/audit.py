@@ -33,7 +33,7 @@ class AuditAction(models.TextChoices):
 
 
 class AuditEvent(models.Model):
-    """One event. Never updated or deleted (a PostgreSQL trigger enforces it, see migrations)."""
+    """One event. Never updated, deleted or truncated (PostgreSQL triggers enforce it, see migrations 0003, 0010)."""
 
     seq = models.PositiveBigIntegerField(unique=True)
     created_at = models.DateTimeField(db_index=True)
@@ -82,7 +82,11 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """Single row (pk=1) holding the chain's tip; locking it serialises writers of the chain."""
+    """Single row (pk=1) holding the chain's tip; locking it serialises writers of the chain.
+
+    It is also the record of how far the chain went: on PostgreSQL it only moves forward, along the chain, and is
+    never deleted (migration 0010), so `verify_audit` can tell a chain cut short from one that never grew.
+    """
 
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)

@@ -114,7 +114,9 @@ def _starts_with(field: str, prefix: str) -> Q:
     SQLite's ignores case, PostgreSQL's needs the C collation); `startswith` keeps it exact under any collation."""
     if prefix[-1] == chr(0x10FFFF):  # no character after it: the index cannot bound the range
         return Q(**{f"{field}__startswith": prefix})
-    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    following = ord(prefix[-1]) + 1
+    # Surrogates cannot be stored or even encoded: after U+D7FF comes U+E000.
+    after = prefix[:-1] + chr(0xE000 if 0xD800 <= following <= 0xDFFF else following)
     return Q(**{f"{field}__gte": prefix, f"{field}__lt": after, f"{field}__startswith": prefix})
 
 

@@ -13,11 +13,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from onboarding.imports.export import csv_safe
 from onboarding.middleware import current_request_context
 from onboarding.models import AuditAction, AuditChainHead, AuditEvent, AuditVerification
 from onboarding.permissions import PERM_VIEW_AUDIT
 from onboarding.services.bulk import rows_insert
-from onboarding.validation import FORMULA_PREFIXES
 
 GENESIS_HASH = "0" * 64
 # Fields covered by each event's hash, in a fixed order; changing this list breaks old chains.
@@ -170,6 +170,8 @@ class ChainProblem(models.TextChoices):
     HASH_MISMATCH = "hash_mismatch", _("hash mismatch")
     UNREGISTERED = "unregistered", _("event added outside the audit writer")
     ANCHOR_MISMATCH = "anchor_mismatch", _("history rewritten since the anchor was taken")
+    SHORTENED = "shortened", _("chain shortened")
+    HEAD_MISSING = "head_missing", _("chain head missing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,13 +213,18 @@ def audit_chain_verify(*, chunk_size: int = 5000, anchors: Mapping[int, str] | N
             return ChainReport(False, checked, event.seq, detail, ChainProblem.ANCHOR_MISMATCH)
         prev, expected_seq = event.hash, expected_seq + 1
     last = expected_seq - 1
-    if beyond := [seq for seq in sorted(anchors) if seq > last]:
-        detail = f"event #{beyond[0]}, anchored earlier, is missing: the chain ends at #{last}"
-        return ChainReport(False, checked, beyond[0], detail, ChainProblem.GAP)
+    # Events cut from the end leave no gap and no broken link: what says they existed is an anchor kept outside
+    # the database, and the chain head (which, on PostgreSQL, only moves forward and cannot be deleted).
+    if anchors and (anchored := max(anchors)) > last:
+        detail = f"the anchor says event #{anchored} existed, but the chain ends at #{last}"
+        return ChainReport(False, checked, last + 1, detail, ChainProblem.SHORTENED)
     head = AuditChainHead.objects.filter(pk=1).first()
+    if head is None and last:
+        detail = f"the chain head, which records the last event written, is gone: events after #{last} may be too"
+        return ChainReport(False, checked, last + 1, detail, ChainProblem.HEAD_MISSING)
     if head and head.last_seq > last:
-        detail = f"the chain ends early: events after #{last} are missing"
-        return ChainReport(False, checked, last + 1, detail, ChainProblem.GAP)
+        detail = f"the chain head says event #{head.last_seq} was written, but the chain ends at #{last}"
+        return ChainReport(False, checked, last + 1, detail, ChainProblem.SHORTENED)
     if head and head.last_seq < last:
         # A well-formed event appended by hand: only the head, updated by the writer under its lock, tells.
         detail = f"event #{head.last_seq + 1} was not written by the audit writer (the head ends at #{head.last_seq})"
@@ -246,12 +253,6 @@ def audit_chain_verify_and_record(*, actor=None, anchors: Mapping[int, str] | No
                 changes["anchors"] = sorted(anchors)
             audit_event_write(actor=actor, action=AuditAction.AUDIT_VERIFIED, changes=changes)
     return report
-
-
-def csv_safe(value: Any) -> str:
-    """The cell as text, with a leading quote when a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def audit_export_csv(*, actor, events: QuerySet[AuditEvent], filters: dict[str, Any]) -> Iterator[list[str]]:

@@ -36,6 +36,7 @@ from onboarding.artu.client import ArtuAuthError, ArtuClient, ArtuError, ArtuRat
 from onboarding.artu.payload import PAYLOAD_FIELDS, record_to_item
 from onboarding.artu.wire import BatchResult, Outcome
 from onboarding.errors import DomainError
+from onboarding.imports.export import csv_safe
 from onboarding.models import (
     ArtuEnvironment,
     AuditAction,
@@ -47,7 +48,7 @@ from onboarding.models import (
     SubmissionStatus,
 )
 from onboarding.permissions import PERM_SUBMIT, PERM_VIEW_SUBMISSIONS, may_submit_to
-from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write, csv_safe, json_safe
+from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write, json_safe
 from onboarding.services.bulk import objects_update
 
 logger = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ def _check_permission(actor, environment: str, confirmation: str) -> None:
     if not may_submit_to(actor, environment):
         raise PermissionDenied
     if environment == ArtuEnvironment.LIVE:
-        if (confirmation or "").strip().upper() != LIVE_CONFIRMATION:
+        # The word exactly as shown, capitals included: typing it is the officer's deliberate act.
+        if (confirmation or "").strip() != LIVE_CONFIRMATION:
             raise SubmissionRefused(_("To send to live, type LIVE in the confirmation box."))
 
 

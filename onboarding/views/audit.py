@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from onboarding.forms import ParamDateField, ParamIdField, ParamTextField
 from onboarding.models import AuditAction, AuditEvent
 from onboarding.permissions import PERM_VIEW_AUDIT
 from onboarding.selectors.audit import (
@@ -29,6 +30,7 @@ from onboarding.selectors.audit import (
     audit_verification_last,
 )
 from onboarding.services.audit import audit_chain_verify_and_record, audit_export_csv
+from onboarding.validation import check_ids
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -41,25 +43,21 @@ class HtmxHttpRequest(HttpRequest):
 class AuditFilterForm(forms.Form):
     """The log's filters; every one optional. `filters()` gives the selector's keyword arguments."""
 
-    actor = forms.CharField(label=gettext_lazy("User"), required=False, max_length=150)
+    actor = ParamTextField(label=gettext_lazy("User"), required=False, max_length=150)
     action = forms.ChoiceField(
         label=gettext_lazy("Action"), required=False, choices=[("", gettext_lazy("Any")), *AuditAction.choices]
     )
-    record = forms.CharField(
+    record = ParamTextField(
         label=gettext_lazy("Record"),
         required=False,
         max_length=40,
         help_text=gettext_lazy("Its number or its local id."),
         widget=forms.TextInput(attrs={"class": "mono", "autocomplete": "off"}),
     )
-    upload = forms.IntegerField(label=gettext_lazy("Upload"), required=False, min_value=1)
-    submission = forms.IntegerField(label=gettext_lazy("Submission"), required=False, min_value=1)
-    date_from = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    date_to = forms.DateField(
-        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    upload = ParamIdField(label=gettext_lazy("Upload"), required=False)
+    submission = ParamIdField(label=gettext_lazy("Submission"), required=False)
+    date_from = ParamDateField(label=gettext_lazy("From"), required=False)
+    date_to = ParamDateField(label=gettext_lazy("To"), required=False)
     per_page = forms.TypedChoiceField(
         label=gettext_lazy("Per page"),
         required=False,
@@ -78,11 +76,9 @@ class AuditFilterForm(forms.Form):
         value = self.cleaned_data["record"].strip()
         if not value:
             return None
-        if value.isdigit():
-            return int(value)
         try:
-            return uuid.UUID(value)
-        except ValueError:
+            return check_ids([value])[0] if value.isdecimal() else uuid.UUID(value)
+        except (ValueError, ValidationError):
             raise ValidationError(_("Enter a record number or its local id."), code="record_ref") from None
 
     def clean(self) -> dict:

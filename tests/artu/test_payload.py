@@ -88,7 +88,8 @@ def test_full_item_has_exactly_the_request_fields_of_the_reference_example():
     request, _ = reference_examples()
     example = request["items"][0]
 
-    item = record_to_item(full_record())
+    # The page types nationalities as a string: one code is sent that way (several go as a list, tested below).
+    item = record_to_item(full_record(nationalities="MX"))
 
     assert_same_shape(example, item)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", item["birthDate"])
@@ -107,7 +108,9 @@ def test_item_maps_the_record_fields_onto_artu_names():
     assert item["type"] == "individual"
     assert (item["name"], item["middleName"], item["lastName"]) == ("María", "Fernanda", "García López")
     assert item["birthDate"] == "1990-05-17"
-    assert item["nationalities"] == "MX,US"
+    assert item["nationalities"] == ["MX", "US"]
+    assert record_to_item(full_record(nationalities="MX"))["nationalities"] == "MX"
+    assert "nationalities" not in record_to_item(full_record(nationalities=""))
     assert item["externalId"] == "CLI-000123"
     mx = item["scopeData"]["MX"]
     assert (mx["rfc"], mx["curp"]) == (record.rfc, record.curp)

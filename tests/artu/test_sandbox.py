@@ -107,7 +107,11 @@ def test_251_items_are_refused_and_not_json_is_400(http, artu_items):
         ({"scopes": "MX"}, "scopes", "invalid_type"),
         ({"scopes": ["MX", 3]}, "scopes[1]", "invalid_type"),
         ({"metadata": ["a"]}, "metadata", "invalid_type"),
-        ({"nationalities": ["MX"]}, "nationalities", "invalid_type"),
+        ({"nationalities": "MX,US"}, "nationalities", "invalid_string"),
+        ({"nationalities": "Mexicana"}, "nationalities", "invalid_string"),
+        ({"nationalities": ["MX", 3]}, "nationalities[1]", "invalid_type"),
+        ({"nationalities": ["MX", "MX,US"]}, "nationalities[1]", "invalid_string"),
+        ({"nationalities": {"MX": 1}}, "nationalities", "invalid_type"),
         ({"externalId": 12}, "externalId", "invalid_type"),
         ({"email": "a@b.mx"}, "email", "unrecognized_key"),
         ({"scopeData": {"MX": {"rfc": "abcd900101xy1"}}}, "scopeData.MX.rfc", "invalid_format"),
@@ -255,6 +259,16 @@ def test_rate_limit_sends_retry_after(http, artu, artu_items):
     assert (response.status_code, response.headers["Retry-After"]) == (429, "5")
 
 
+def test_echo_key_answers_401_with_the_key_in_the_status_line_and_a_header(http, artu, artu_items):
+    artu.set_faults(next=[{"fault": "echo_key"}])
+    response = post_batch(http, artu_items(1))
+
+    assert (response.status_code, response.json()) == (401, {})
+    assert response.reason_phrase == f"Bad key Bearer {artu.token}"
+    assert artu.token in response.headers["WWW-Authenticate"]
+    assert artu.clients("test") == []
+
+
 def test_eight_concurrent_requests_with_200_ms_latency_overlap(artu, artu_items):
     artu.set_faults(latency_ms=200)
     batches = [artu_items(5) for _ in range(8)]
@@ -299,3 +313,13 @@ def test_the_server_refuses_to_listen_beyond_loopback(host):
 def test_fault_configuration_is_checked(faults):
     with pytest.raises(ValueError):
         FaultConfig(**faults)
+
+
+@pytest.mark.parametrize("nationalities", ["MX", ["MX"], ["MX", "US"]])
+def test_both_documented_nationality_forms_are_accepted(http, artu_items, nationalities):
+    item = artu_items(1)[0] | {"nationalities": nationalities}
+
+    response = post_batch(http, [item])
+
+    assert response.status_code == 200
+    assert response.json()["data"][0]["nationalities"] == nationalities

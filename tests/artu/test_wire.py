@@ -2,6 +2,7 @@
 
 import email.utils
 import json
+import logging
 import time
 import uuid
 
@@ -15,6 +16,7 @@ from onboarding.artu.client import (
     ArtuAuthError,
     ArtuClient,
     ArtuConflict,
+    ArtuError,
     ArtuRateLimited,
     ArtuRequestRefused,
     ArtuServerError,
@@ -378,6 +380,64 @@ def test_a_key_with_a_slash_written_escaped_is_redacted_in_answers_and_errors():
         with pytest.raises(ArtuRequestRefused) as refused:
             client.create_clients(sent)
     assert key not in str(refused.value) and key not in json.dumps(refused.value.body)
+
+
+def echoing_key(status: int, body, key: str = "sk_unit"):
+    """An answer whose status line and WWW-Authenticate header repeat the key, as a careless gateway's might."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            status,
+            json=body,
+            headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="Bad key Bearer {key}"'},
+            extensions={"reason_phrase": f"Bad key Bearer {key}".encode()},
+        )
+
+    return handler
+
+
+@pytest.mark.parametrize("body", [{}, []], ids=["object", "array"])
+@pytest.mark.parametrize("status", [401, 403, 404, 422, 429, 500])
+def test_a_key_in_the_reason_phrase_is_redacted_from_the_error_and_the_log(status, body, caplog):
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    with mock_client(echoing_key(status, body)) as client, pytest.raises(ArtuError) as raised:
+        client.create_clients(items(1))
+
+    assert str(raised.value) == f"Bad key Bearer [secure] (HTTP {status})"
+    assert "sk_unit" not in repr(raised.value) + repr(vars(raised.value))
+    assert "Bad key Bearer [secure]" in caplog.text
+    assert "sk_unit" not in caplog.text
+
+
+def test_a_key_in_the_reason_phrase_of_a_lookup_is_redacted():
+    with mock_client(echoing_key(401, {})) as client, pytest.raises(ArtuAuthError) as raised:
+        client.find_by_metadata(KEY, "v")
+
+    assert str(raised.value) == "Bad key Bearer [secure] (HTTP 401)"
+
+
+@pytest.mark.parametrize("key", ['sk_live_"quoted"', "sk_live\\back", "sk_live_ñandú"])
+def test_a_key_that_json_would_escape_is_redacted_from_the_body_and_the_reason(key):
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            400, json={"message": f"bad key {key}", "echo": {key: [key]}}, extensions={"reason_phrase": b"Bad"}
+        )
+    )
+    with ArtuClient(base_url="https://api.artu.test", api_key=key, transport=transport) as client:
+        with pytest.raises(ArtuRequestRefused) as refused:
+            client.create_clients(items(1))
+
+    assert str(refused.value) == "bad key [secure] (HTTP 400)"
+    assert refused.value.body == {"message": "bad key [secure]", "echo": {"[secure]": ["[secure]"]}}
+
+
+def test_a_long_text_answer_is_cut_after_the_key_is_redacted():
+    text = "x" * 1995 + "sk_unit" + "y" * 100
+    with mock_client(answer(502, text=text)) as client, pytest.raises(ArtuServerError) as failed:
+        client.create_clients(items(1))
+
+    assert failed.value.body == "x" * 1995 + "[secu"
+    assert "sk_u" not in str(failed.value) + failed.value.body
 
 
 def test_metadata_beyond_64_bit_integers_is_still_sent():

@@ -7,6 +7,8 @@ from onboarding.models import DATA_FIELDS, AuditAction, AuditEvent
 from onboarding.services.audit import audit_event_write
 from tests.factories import ClientRecordFactory
 
+AUDIT_TABLES = ("onboarding_auditevent", "onboarding_auditchainhead")
+
 
 def last_seq() -> int:
     return AuditEvent.objects.aggregate(m=Max("seq"))["m"] or 0
@@ -32,18 +34,31 @@ def record_data(**overrides) -> dict:
 
 
 def tamper(sql: str, params=()) -> None:
-    """Run raw SQL against the audit table as an intruder with database access would.
+    """Run raw SQL against the audit tables as an intruder who owns them would.
 
-    On PostgreSQL the append-only trigger is switched off for this statement only; the test's own transaction
-    rolls the ALTER TABLE back with everything else. ALTER TABLE refuses to run while deferred foreign-key checks
-    are queued, so they are run first.
+    On PostgreSQL the triggers of the events and chain head tables are switched off for this statement only; the
+    test's own transaction rolls the ALTER TABLE back with everything else. ALTER TABLE refuses to run while
+    deferred foreign-key checks are queued, so they are run first.
     """
     postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         if postgresql:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE onboarding_auditevent DISABLE TRIGGER USER")
+            for table in AUDIT_TABLES:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         cursor.execute(sql, params)
         if postgresql:
-            cursor.execute("ALTER TABLE onboarding_auditevent ENABLE TRIGGER USER")
+            for table in AUDIT_TABLES:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def as_superuser(sql: str) -> None:
+    """Run raw SQL on PostgreSQL as a database superuser would: with `session_replication_role = replica`, under
+    which no ordinary trigger fires. Only for the statement; the test's transaction rolls it back."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE refuses to run with checks still queued
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql)
+        cursor.execute("SET LOCAL session_replication_role = origin")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")

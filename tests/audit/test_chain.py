@@ -7,8 +7,8 @@ from django.core.management import CommandError, call_command, execute_from_comm
 from django.db import DatabaseError, connection, transaction
 
 from onboarding.models import AuditAction, AuditEvent, AuditVerification
-from onboarding.services.audit import audit_chain_verify, event_hash
-from tests.audit import last_seq, tamper, write
+from onboarding.services.audit import ChainProblem, audit_chain_verify, event_hash
+from tests.audit import as_superuser, last_seq, tamper, write
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +21,9 @@ needs_postgresql = pytest.mark.skipif(
 def chain(capturista):
     """Five events after whatever the fixtures wrote; returns their sequence numbers."""
     return [write(capturista, reason=f"change {i}").seq for i in range(5)]
+
+
+SHORTENED = ChainProblem.SHORTENED.label
 
 
 def verify() -> str:
@@ -70,7 +73,19 @@ def test_a_deleted_event_is_named_as_missing(chain):
 
 def test_deleting_the_latest_events_is_detected_through_the_chain_head(chain):
     tamper("DELETE FROM onboarding_auditevent WHERE seq >= %s", [chain[3]])
-    assert f"#{chain[3]} (event missing)" in verify()
+    assert f"#{chain[3]} ({SHORTENED}): the chain head says event #{chain[-1]} was written" in verify()
+
+
+def test_an_emptied_event_table_is_detected_through_the_chain_head(chain):
+    tamper("DELETE FROM onboarding_auditevent")
+    message = verify()
+    assert f"#1 ({SHORTENED}): the chain head says event #{chain[-1]} was written" in message
+    assert "0 events read" in message
+
+
+def test_a_deleted_chain_head_is_reported_rather_than_trusted(chain):
+    tamper("DELETE FROM onboarding_auditchainhead")
+    assert f"#{chain[-1] + 1} ({ChainProblem.HEAD_MISSING.label})" in verify()
 
 
 def test_an_event_inserted_in_the_middle_breaks_the_link_of_the_one_after_it(chain, capturista):
@@ -191,10 +206,42 @@ def test_a_rewritten_and_recomputed_history_passes_the_chain_but_not_its_anchor(
     assert not AuditVerification.objects.order_by("-pk").first().ok
 
 
-def test_an_anchor_beyond_the_end_of_the_chain_is_reported_missing(chain):
+def test_an_anchor_beyond_the_end_of_the_chain_is_reported_as_a_shortened_chain(chain):
     with pytest.raises(CommandError) as failure:
         call_command("verify_audit", "--anchor", f"{chain[-1] + 50}:{'a' * 64}", stdout=StringIO())
-    assert f"#{chain[-1] + 50} (event missing)" in str(failure.value)
+    assert failure.value.returncode == 1
+    assert f"({SHORTENED}): the anchor says event #{chain[-1] + 50} existed" in str(failure.value)
+
+
+def test_a_chain_cut_back_with_its_head_passes_alone_but_not_against_its_anchor(chain):
+    anchor = anchor_from(run_verify())
+    cut = AuditEvent.objects.get(seq=chain[1])
+    tamper("DELETE FROM onboarding_auditevent WHERE seq > %s", [cut.seq])
+    tamper("UPDATE onboarding_auditchainhead SET last_seq = %s, last_hash = %s", [cut.seq, cut.hash])
+    # The chain alone cannot tell (this intact run appends its own event, #cut + 1): the anchor can.
+    assert f"intact: {cut.seq} events verified" in run_verify()
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", "--anchor", anchor, stdout=StringIO())
+    assert failure.value.returncode == 1
+    message = str(failure.value)
+    assert f"#{cut.seq + 2} ({SHORTENED}): the anchor says event #{anchor.split(':')[0]} existed" in message
+
+
+@pytest.mark.postgres_only
+@needs_postgresql
+def test_a_superuser_who_empties_both_tables_is_caught_by_the_anchor(chain):
+    """`session_replication_role = replica` silences every trigger: what a superuser can do, and what only an
+    anchor kept outside the database catches once the chain head goes too."""
+    anchor = anchor_from(run_verify())
+    as_superuser("TRUNCATE onboarding_auditevent")
+    assert f"the chain head says event #{chain[-1] + 1} was written" in verify()
+    as_superuser("TRUNCATE onboarding_auditchainhead")
+    out = run_verify()
+    assert "intact: 0 events verified" in out and "The trail is empty" in out and "--anchor" in out
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", "--anchor", anchor, stdout=StringIO())
+    assert failure.value.returncode == 1
+    assert f"#2 ({SHORTENED}): the anchor says event #{chain[-1]} existed" in str(failure.value)
 
 
 @pytest.mark.parametrize("anchor", ["12", "x:abc", f"0:{'a' * 64}", f"5:{'a' * 63}", f"5:{'g' * 64}"])

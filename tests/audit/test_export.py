@@ -7,9 +7,10 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from onboarding.imports.export import csv_safe
 from onboarding.models import AuditAction, AuditEvent
 from onboarding.selectors.audit import audit_event_list
-from onboarding.services.audit import audit_export_csv, csv_safe
+from onboarding.services.audit import audit_export_csv
 from tests.audit import events_since, last_seq, write
 
 pytestmark = pytest.mark.django_db

@@ -24,7 +24,7 @@ SPANISH_HEADERS = (
 )
 PEOPLE = [
     # given (as written), paterno, materno, ASCII forms for the identifiers
-    ("María José", "Peña", "Núñez", "MARIA", "PENA", "NUNEZ"),
+    ("María José", "Peña", "Núñez", "JOSE", "PEXA", "NUXEZ"),  # José: SAT and RENAPO skip María; Ñ is X
     ("Juan", "García", "López", "JUAN", "GARCIA", "LOPEZ"),
     ("Guadalupe", "Hernández", "Martínez", "GUADALUPE", "HERNANDEZ", "MARTINEZ"),
     ("Luis Ángel", "Ramírez", "Sánchez", "LUIS", "RAMIREZ", "SANCHEZ"),

@@ -56,7 +56,7 @@ def test_approve_refuses_the_creator_even_after_someone_else_changed_the_data(of
 
 def test_approve_refuses_the_records_last_editor(oficial, oficial2, staged):
     record = staged()
-    record_update(actor=oficial, record_id=record.pk, version=1, data={"name": "Ana María"})
+    record_update(actor=oficial, record_id=record.pk, version=1, data={"external_id": "CLI-EDITED"})
     with pytest.raises(ValidationError) as exc:
         record_approve(actor=oficial, record_id=record.pk)
     assert codes(exc) == {"maker_checker"}

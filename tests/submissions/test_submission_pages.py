@@ -117,6 +117,11 @@ def test_live_needs_the_permission_and_the_typed_word(client_as, oficial, oficia
     response = client_as(oficial_live).post(reverse("submissions:create"), form_data(environment="live"))
     assert response.status_code == 422 and not Submission.objects.exists()
     response = client_as(oficial_live).post(
+        reverse("submissions:create"), form_data(environment="live", confirmation="live")
+    )
+    assert response.status_code == 422 and not Submission.objects.exists()
+    assert "type LIVE" in response.content.decode()
+    response = client_as(oficial_live).post(
         reverse("submissions:create"), form_data(environment="live", confirmation="LIVE")
     )
     assert response.status_code == 302 and Submission.objects.get().environment == "live"

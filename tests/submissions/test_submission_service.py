@@ -200,7 +200,10 @@ def test_who_may_submit_where(artu, capturista, oficial, oficial_live, auditor):
         submission_start(actor=oficial, environment="live", confirmation="LIVE", enqueue=False)
     with pytest.raises(SubmissionRefused):
         submission_start(actor=oficial_live, environment="live", confirmation="", enqueue=False)
-    submission = submission_start(actor=oficial_live, environment="live", confirmation="live", enqueue=False)
+    for almost in ("live", "Live", "LIVE!", "LIV"):
+        with pytest.raises(SubmissionRefused):
+            submission_start(actor=oficial_live, environment="live", confirmation=almost, enqueue=False)
+    submission = submission_start(actor=oficial_live, environment="live", confirmation="LIVE", enqueue=False)
     submission_run(submission.pk, concurrency=1)
     assert len(artu.clients("live")) == 1 and artu.clients("test") == []
 
@@ -372,6 +375,17 @@ def test_a_worker_waiting_out_a_429_does_not_send_a_batch_another_worker_took_me
     records = ClientRecord.objects.filter(batch=batch)
     assert {r.status for r in records} == {RecordStatus.SUBMITTED}
     assert AuditEvent.objects.filter(action=AuditAction.RECORD_SUBMITTED, submission_id=submission.pk).count() == 3
+
+
+def test_one_nationality_travels_as_a_string_and_several_as_a_list(artu, oficial):
+    one = approved(1, nationalities="MX")[0]
+    several = approved(1, nationalities="MX,US")[0]
+
+    start_and_run(oficial, atomic=True)
+
+    stored = {c["metadata"]["onboardingRecordId"]: c["nationalities"] for c in artu.clients("test")}
+    assert stored == {str(one.uuid): "MX", str(several.uuid): ["MX", "US"]}
+    assert set(ClientRecord.objects.values_list("status", flat=True)) == {RecordStatus.SUBMITTED}
 
 
 def _given_up_live_submission(artu, oficial_live, settings):

@@ -12,7 +12,7 @@ class Command(BaseCommand):
         "Walk the audit chain from the first event; exit 0 when intact, otherwise non-zero naming the first event "
         "that does not match. Every run is recorded and shown to auditors on the audit log page. An intact run "
         "prints the chain's head (SEQ:HASH); kept outside the database and passed back with --anchor, it proves "
-        "that nothing up to that event was rewritten since."
+        "that nothing up to that event was rewritten or removed since."
     )
 
     def add_arguments(self, parser) -> None:
@@ -44,6 +44,11 @@ class Command(BaseCommand):
             )
         anchored = f"; {len(anchors)} anchor(s) match" if anchors else ""
         self.stdout.write(self.style.SUCCESS(f"audit chain intact: {report.events_checked} events verified{anchored}"))
+        if not report.events_checked and not anchors:
+            self.stdout.write(
+                "The trail is empty. If this system ever wrote events, someone able to bypass the database's "
+                "guards may have removed them: check with --anchor SEQ:HASH kept from an earlier run."
+            )
         if report.head_seq:
             anchor = f"{report.head_seq}:{report.head_hash}"
             self.stdout.write(f"head: {anchor}")
