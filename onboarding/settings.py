@@ -205,6 +205,12 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
 UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=300_000)
 # Files with more rows than this are staged by the background task (a progress bar shows), not in the request.
 UPLOAD_SYNC_MAX_ROWS = env.int("UPLOAD_SYNC_MAX_ROWS", default=2000)
+# A staging whose worker has shown no sign of life this long is started again from the beginning (it stages all
+# rows or none), until it has been started UPLOAD_MAX_ATTEMPTS times; then it is failed with a message.
+UPLOAD_LEASE_SECONDS = env.int("UPLOAD_LEASE_SECONDS", default=120)
+UPLOAD_MAX_ATTEMPTS = env.int("UPLOAD_MAX_ATTEMPTS", default=3)
+# `manage.py worker` looks for work whose lease has expired (batches, stagings) when it starts and this often.
+WORKER_SWEEP_SECONDS = env.float("WORKER_SWEEP_SECONDS", default=30.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

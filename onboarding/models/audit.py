@@ -20,6 +20,7 @@ class AuditAction(models.TextChoices):
     UPLOAD_MAPPED = "upload.mapped", _("Columns mapped")
     UPLOAD_STAGED = "upload.staged", _("File staged")
     UPLOAD_FAILED = "upload.failed", _("File refused")
+    UPLOAD_RESTARTED = "upload.restarted", _("Staging started again")
     MAPPING_SAVED = "mapping.saved", _("Saved column mapping created, changed or shared")
     MAPPING_DELETED = "mapping.deleted", _("Saved column mapping deleted")
     SUBMISSION_STARTED = "submission.started", _("Submission started")

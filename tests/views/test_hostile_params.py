@@ -72,6 +72,7 @@ POST_ONLY = {
     "submissions:resume",
     "uploads:mapping-share",
     "uploads:mapping-delete",
+    "uploads:retry",
 }
 
 

@@ -62,6 +62,7 @@ REQUESTS = [
     ("uploads:progress", "get", lambda w: [w["upload"]], {}, True),
     ("uploads:problems", "get", lambda w: [w["upload"]], {"format": "csv"}, False),
     ("uploads:problems", "get", lambda w: [w["upload"]], {"format": "xlsx"}, False),
+    ("uploads:retry", "post", lambda w: [w["upload"]], {}, False),
     ("uploads:mappings", "get", lambda w: [], {}, False),
     ("uploads:mapping-share", "post", lambda w: [w["saved_mapping"]], {"shared": "on"}, False),
     ("uploads:mapping-delete", "post", lambda w: [w["saved_mapping"]], {}, False),
