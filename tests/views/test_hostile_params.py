@@ -49,6 +49,7 @@ ENDPOINTS = {
     "uploads:mappings": ([], PAGE, {}),
     "uploads:progress": (["upload"], [], {"HX-Request": "true"}),
     "uploads:problems": (["upload"], ["format"], {}),
+    "uploads:retry": (["upload"], [], {}),
     "review:queue": ([], [*QueueFilterForm.base_fields, *PAGE], {}),
     "review:row": (["record"], [], {"HX-Request": "true"}),
     "review:cell": (["record", "rfc"], ["next"], {"HX-Request": "true"}),
@@ -72,7 +73,6 @@ POST_ONLY = {
     "submissions:resume",
     "uploads:mapping-share",
     "uploads:mapping-delete",
-    "uploads:retry",
 }
 
 
