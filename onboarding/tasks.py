@@ -21,6 +21,14 @@ def upload_stage_task(upload_id: int) -> dict:
     return {"status": upload.status, "rows": upload.row_count, "errors": upload.error_count}
 
 
+@task
+def worker_heartbeat_task() -> int:
+    """Shows that a worker takes tasks (`/healthz` queues one when none waits); drops heartbeats an hour old."""
+    from onboarding.health import heartbeats_prune
+
+    return heartbeats_prune()
+
+
 # -- the queue's own rows, for the sweep that re-queues work a dead worker left (see services/recovery.py) ---------
 
 

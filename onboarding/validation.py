@@ -160,7 +160,7 @@ class Problem:
 def problem_message(field_name: str, code: str, params: Mapping[str, Any] | None = None) -> str:
     """The problem's sentence in the active language, naming the field as staff know it."""
     template = MESSAGES.get(code)
-    values = {k: v for k, v in (params or {}).items()}
+    values = {k: _shown_date(v) if k.endswith("_date") else v for k, v in (params or {}).items()}
     values["field"] = FIELD_LABELS.get(field_name, field_name)
     if template is None:
         return f"{values['field']}: {values.get('message', code)}"
@@ -168,6 +168,14 @@ def problem_message(field_name: str, code: str, params: Mapping[str, Any] | None
         return str(template) % values
     except (KeyError, TypeError, ValueError):
         return str(template).split("%(")[0] + str(values["field"])
+
+
+def _shown_date(value: Any) -> Any:
+    """A date kept in a problem's params (ISO text) in the reader's order, as every other date is shown."""
+    try:
+        return date_format(datetime.date.fromisoformat(value), "SHORT_DATE_FORMAT")
+    except (TypeError, ValueError):
+        return value
 
 
 def split_problems(problems: Iterable[Problem]) -> tuple[list[Problem], list[Problem]]:

@@ -210,7 +210,7 @@ def test_the_audit_log_names_a_saved_mapping_event(client_as, english, capturist
     saved_mapping_share(actor=capturista, mapping_id=saved.pk, shared=True)
     page = client_as(auditor).get(reverse("audit:log"), {"action": AuditAction.MAPPING_SAVED}).text
     assert "Saved column mapping created, changed or shared" in page
-    assert f'Saved mapping <span class="mono">{saved.pk}</span>' in page
+    assert "Saved mapping “Sucursal Norte”" in page
 
 
 def test_an_officer_sees_which_mapping_the_uploader_got_and_is_offered_their_own(

@@ -87,6 +87,7 @@ ACCESS: dict[str, Rule] = {
     "records:create": Rule(get=MAKERS, post=MAKERS),
     "records:detail": Rule(get=READERS, post=None, kwargs=_record),
     "records:edit": Rule(get=MAKERS, post=MAKERS, kwargs=_record),
+    "records:send-to-review": Rule(get=None, post=MAKERS, kwargs=_record),
     # Uploads: everyone with a role reads; data entry and officers upload and map.
     "uploads:list": Rule(get=READERS, post=MAKERS),
     "uploads:detail": Rule(get=READERS, post=None, kwargs=_upload),
@@ -125,6 +126,8 @@ ACCESS: dict[str, Rule] = {
     "login": Rule(get=EVERYONE, post=EVERYONE),
     "logout": Rule(get=None, post=SIGNED_IN, allowed_as="sign in"),  # signed out, sent to sign in again
     "set_language": Rule(get=EVERYONE, post=EVERYONE),
+    # For load balancers and monitoring: no personal data, no sign-in.
+    "healthz": Rule(get=EVERYONE, post=None),
     # The Django admin: the administrator only.
     "admin:index": Rule(get=ADMIN, post=ADMIN),
     "admin:login": Rule(get=EVERYONE, post=EVERYONE),

@@ -63,6 +63,7 @@ ENDPOINTS = {
     "audit:log": ([], [*AuditFilterForm.base_fields, *PAGE], {}),
     "audit:export": ([], list(AuditFilterForm.base_fields), {}),
     "audit:event": (["event"], [], {}),
+    "healthz": ([], [], {}),
 }
 # POST only: a GET is refused (405) before any parameter is read; their forms have tests of their own.
 POST_ONLY = {
@@ -71,6 +72,7 @@ POST_ONLY = {
     "review:bulk",
     "audit:verify",
     "submissions:resume",
+    "records:send-to-review",
     "uploads:mapping-share",
     "uploads:mapping-delete",
 }

@@ -56,6 +56,7 @@ REQUESTS = [
     ("records:create", "get", lambda w: [], {}, False),
     ("records:detail", "get", lambda w: [w["record"]], {}, False),
     ("records:edit", "get", lambda w: [w["record"]], {}, False),
+    ("records:send-to-review", "post", lambda w: [w["record"]], {}, False),
     ("uploads:list", "get", lambda w: [], {}, False),
     ("uploads:detail", "get", lambda w: [w["upload"]], {}, False),
     ("uploads:mapping", "get", lambda w: [w["upload"]], {}, False),
@@ -87,6 +88,7 @@ REQUESTS = [
     ("login", "get", lambda w: [], {}, False),
     ("logout", "post", lambda w: [], {}, False),
     ("set_language", "post", lambda w: [], {"language": "en", "next": "/"}, False),
+    ("healthz", "get", lambda w: [], {}, False),
 ]
 
 
