@@ -226,6 +226,11 @@ UPLOAD_LEASE_SECONDS = env.int("UPLOAD_LEASE_SECONDS", default=120)
 UPLOAD_MAX_ATTEMPTS = env.int("UPLOAD_MAX_ATTEMPTS", default=3)
 # `manage.py worker` looks for work whose lease has expired (batches, stagings) when it starts and this often.
 WORKER_SWEEP_SECONDS = env.float("WORKER_SWEEP_SECONDS", default=30.0)
+# Refused while the file is read, before work that grows with them: columns per file (and cells per Excel row),
+# characters per cell, characters per CSV row or JSON item.
+UPLOAD_MAX_COLUMNS = env.int("UPLOAD_MAX_COLUMNS", default=500)
+UPLOAD_MAX_CELL_CHARS = env.int("UPLOAD_MAX_CELL_CHARS", default=10_000)
+UPLOAD_MAX_LINE_CHARS = env.int("UPLOAD_MAX_LINE_CHARS", default=100_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

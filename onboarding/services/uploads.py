@@ -21,6 +21,7 @@ import tempfile
 import time
 from array import array
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any
@@ -31,6 +32,7 @@ from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone, translation
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -49,6 +51,8 @@ from onboarding.services.mappings import saved_mapping_write, saved_mappings_off
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 2000
+# A sample value on the mapping page is cut here: it shows what a column holds, and a page of 500 columns stays small.
+SAMPLE_CHARS = 60
 PROGRESS_EVERY_SECONDS = 0.5
 ACTIVE = (UploadStatus.QUEUED, UploadStatus.STAGING, UploadStatus.STAGED)
 
@@ -62,11 +66,12 @@ def megabytes(size: int, *, decimals: int = 0) -> str:
 
 
 def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
-    """Store a file and read its shape (format, encoding, delimiter, headers, rows); suggest or apply a mapping.
+    """Read a file's shape (format, encoding, delimiter, headers, rows), store it; suggest or apply a mapping.
 
-    Writes `upload.received`. A file over the size limit is refused before it is stored or read (ValidationError
-    `too_large`); any other bad file is kept as a `failed` upload with an `upload.failed` event, then the
-    ValidationError is raised so the caller can show it. Nothing is staged here.
+    Writes `upload.received`. A file over the size limit is refused before it is read (ValidationError
+    `too_large`); any other bad file is recorded as a `failed` upload with an `upload.failed` event, without its
+    bytes, then the ValidationError is raised so the caller can show it. A file is stored only with the upload
+    row that owns it. Nothing is staged here.
     """
     if not actor.has_perm(PERM_STAGE_UPLOAD):
         raise PermissionDenied
@@ -84,11 +89,8 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
     upload = Upload(
         original_name=name, size=file.size, sha256=digest.hexdigest(), created_by=actor, format=_format_hint(name)
     )
-    file.seek(0)
-    upload.file.save(name, file, save=False)
     try:
-        with upload.file.open("rb") as stored:
-            info = inspect_file(stored, name=name, encoding=encoding)
+        info = inspect_file(file, name=name, encoding=encoding)
     except ValidationError as exc:
         _received_refused(upload, exc)
         raise
@@ -99,7 +101,9 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
     upload.saved_mapping = saved
     upload.mapping = mapping_from_saved(info.headers, saved.mapping) if saved else mapping_suggest(info.headers)
     upload.status = UploadStatus.MAPPING
-    with transaction.atomic(durable=True):
+    file.seek(0)
+    upload.file.save(name, file, save=False)
+    with _deleted_unless_saved(upload), transaction.atomic(durable=True):
         upload.save()
         audit_event_write(
             actor=actor,
@@ -121,6 +125,16 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
             },
         )
     return upload
+
+
+@contextmanager
+def _deleted_unless_saved(upload: Upload) -> Iterator[None]:
+    """The stored file is deleted when its upload row is not saved, whatever stops it: no file without an owner."""
+    try:
+        yield
+    except BaseException:
+        upload.file.delete(save=False)
+        raise
 
 
 def _format_hint(name: str) -> str:
@@ -648,6 +662,10 @@ def upload_columns(*, upload: Upload, mapping: dict[str, str] | None = None, sam
         rows = sample_rows(stored, _file_info(upload), n=samples)
     columns = []
     for index, header in enumerate(upload.headers):
-        values = [cell_text(r[index]) for r in rows if index < len(r) and r[index] not in (None, "")]
+        values = [
+            Truncator(cell_text(r[index])).chars(SAMPLE_CHARS)
+            for r in rows
+            if index < len(r) and r[index] not in (None, "")
+        ]
         columns.append({"index": index, "header": header, "target": mapping.get(header, ""), "samples": values})
     return columns
