@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from onboarding.models import ArtuEnvironment
+
 
 class Role(models.TextChoices):
     DATA_ENTRY = "Data entry", _("Data entry")
@@ -44,3 +46,11 @@ PERM_VIEW_AUDIT = "onboarding.view_auditevent"
 PERM_VIEW_UPLOADS = "onboarding.view_upload"
 PERM_STAGE_UPLOAD = "onboarding.stage_upload"
 PERM_VIEW_SUBMISSIONS = "onboarding.view_submission"
+
+
+def may_submit_to(user, environment: str) -> bool:
+    """Whether `user` may start, resume or retry a submission to Artu's `environment`: live (real regulatory
+    records) needs the "Submit to live" role on top of the submit permission."""
+    if not user.has_perm(PERM_SUBMIT):
+        return False
+    return environment != ArtuEnvironment.LIVE or user.has_perm(PERM_SUBMIT_LIVE)

@@ -202,6 +202,7 @@ class RecordInserter:
             "status": RecordStatus.IN_REVIEW,
             "created_by_id": upload.created_by_id,
             "updated_by_id": upload.created_by_id,
+            "mapped_by_id": upload.mapped_by_id,
             "upload_id": upload.pk,
             "created_at": now,
             "updated_at": now,

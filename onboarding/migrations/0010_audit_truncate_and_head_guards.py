@@ -87,5 +87,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("onboarding", "0008_fewer_pattern_indexes")]
+    dependencies = [("onboarding", "0009_mapping_makers_and_owners")]
     operations = [migrations.RunPython(forwards, backwards)]

@@ -21,6 +21,8 @@ class AuditAction(models.TextChoices):
     UPLOAD_STAGED = "upload.staged", _("File staged")
     UPLOAD_FAILED = "upload.failed", _("File refused")
     UPLOAD_RESTARTED = "upload.restarted", _("Staging started again")
+    MAPPING_SAVED = "mapping.saved", _("Saved column mapping created, changed or shared")
+    MAPPING_DELETED = "mapping.deleted", _("Saved column mapping deleted")
     SUBMISSION_STARTED = "submission.started", _("Submission started")
     BATCH_RESULT = "submission.batch_result", _("Batch result from Artu")
     RECORD_SUBMITTED = "record.submitted", _("Record created at Artu")

@@ -139,6 +139,17 @@ class ClientRecord(models.Model):
         db_index=False,
     )
     updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
+    # Who mapped the columns of the file the record was staged from: that choice decided the record's data (which
+    # column became the name, the external id...), so the mapper is one of its makers, like its creator.
+    mapped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("columns mapped by"),
+        db_index=False,
+    )
 
     # Where the record came from (issue: upload and staging). Null for records typed into the form.
     upload = models.ForeignKey(

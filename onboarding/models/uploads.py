@@ -54,6 +54,14 @@ class Upload(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    mapped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("columns mapped by"),
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -67,20 +75,23 @@ class Upload(models.Model):
 
 
 class SavedMapping(models.Model):
-    """A named column mapping; applied automatically to a later file with the same headers."""
+    """A named column mapping of one user, applied automatically to their later files with the same headers.
+    A shared one is offered to everyone (their own mappings still come first)."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    shared = models.BooleanField(_("shared with everyone"), default=False)
     headers_signature = models.CharField(max_length=64, db_index=True)
     headers = models.JSONField(default=list)
     mapping = models.JSONField(default=dict)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("saved mapping")
         verbose_name_plural = _("saved mappings")
-        ordering = ["name"]
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_mapping_owner_name")]
 
     def __str__(self) -> str:
         return self.name

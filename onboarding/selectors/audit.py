@@ -25,6 +25,7 @@ TARGET_LABELS = {
     "upload": lambda: _("Upload"),
     "submission": lambda: _("Submission"),
     "batch": lambda: _("Batch"),
+    "saved_mapping": lambda: _("Saved mapping"),
     "audit_log": lambda: _("Audit log"),
 }
 
@@ -119,6 +120,8 @@ def _target_name(event: AuditEvent, usernames: dict[str, str]) -> str:
     if event.target_type == "group":
         value = changes.get("group") or event.target_id
         return str(dict(Role.choices).get(value, value))
+    if event.target_type == "saved_mapping" and changes.get("name"):
+        return f"“{changes['name']}”"
     return f"#{event.target_id}" if event.target_id.isdigit() else event.target_id
 
 

@@ -165,6 +165,7 @@ QUEUE_FIELDS = (
     "duplicate_field",
     "created_by",
     "updated_by",
+    "mapped_by",
     "created_at",
     "upload",
     "version",

@@ -1,8 +1,9 @@
 """Review decisions on staged records: approve, reject, send back, acknowledge warnings; one record or many.
 
 Maker-checker (the four-eyes rule the supervisors expect of an onboarding file): whoever approves a record, or
-acknowledges its warnings, is never the person who created it or last changed its data. It is enforced here, under
-the row lock, so no view, command or race can get around it.
+acknowledges its warnings, is never the person who created it, mapped the columns of the file it was staged from
+(that choice decided its data), or last changed its data. It is enforced here, under the row lock, so no view,
+command or race can get around it.
 """
 
 from collections import Counter
@@ -68,7 +69,7 @@ AUDIT_ACTION = {
 SKIP_LABELS: dict[str, Promise] = {
     "permission": _("you may not review records"),
     "status": _("not in a status that allows it"),
-    "maker_checker": _("created or last changed by you"),
+    "maker_checker": _("created, mapped or last changed by you"),
     "has_errors": _("has errors"),
     "duplicate": _("possible duplicate not resolved"),
     "warnings": _("warnings not acknowledged"),
@@ -116,6 +117,11 @@ def _blockers(record: ClientRecord, user, action: str, can_review: bool | None =
     if action in (ReviewAction.APPROVE, ReviewAction.ACKNOWLEDGE):
         if record.created_by_id == user.pk:
             blockers.append(Blocker("maker_checker", str(_("You created this record; another officer must check it."))))
+        elif record.mapped_by_id == user.pk:
+            message = _(
+                "You mapped the columns of the file this record was staged from; another officer must check it."
+            )
+            blockers.append(Blocker("maker_checker", str(message)))
         elif record.updated_by_id == user.pk:
             message = _("You made the last change to this record's data; another officer must check it.")
             blockers.append(Blocker("maker_checker", str(message)))

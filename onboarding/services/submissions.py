@@ -48,7 +48,7 @@ from onboarding.models import (
     SubmissionBatch,
     SubmissionStatus,
 )
-from onboarding.permissions import PERM_SUBMIT, PERM_SUBMIT_LIVE, PERM_VIEW_SUBMISSIONS
+from onboarding.permissions import PERM_SUBMIT, PERM_VIEW_SUBMISSIONS, may_submit_to
 from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write, json_safe
 from onboarding.services.bulk import objects_update
 
@@ -122,9 +122,9 @@ def _check_permission(actor, environment: str, confirmation: str) -> None:
         raise PermissionDenied
     if environment not in ArtuEnvironment.values:
         raise SubmissionRefused(_("Unknown Artu environment."))
+    if not may_submit_to(actor, environment):
+        raise PermissionDenied
     if environment == ArtuEnvironment.LIVE:
-        if not actor.has_perm(PERM_SUBMIT_LIVE):
-            raise PermissionDenied
         # The word exactly as shown, capitals included: typing it is the officer's deliberate act.
         if (confirmation or "").strip() != LIVE_CONFIRMATION:
             raise SubmissionRefused(_("To send to live, type LIVE in the confirmation box."))
@@ -720,11 +720,14 @@ class _InFlightLimit:
 
 
 def submission_resume(*, actor, submission_id: int, enqueue: bool = True) -> Submission:
-    """Put the batches given up on (or abandoned by a dead worker) back in the queue; reconciliation comes first."""
+    """Put the batches given up on (or abandoned by a dead worker) back in the queue; reconciliation comes first.
+    Raises PermissionDenied unless `actor` may send to the submission's environment."""
     if not actor.has_perm(PERM_SUBMIT):
         raise PermissionDenied
     with transaction.atomic(durable=True):
         submission = Submission.objects.select_for_update().get(pk=submission_id)
+        if not may_submit_to(actor, submission.environment):
+            raise PermissionDenied
         reopened = (
             SubmissionBatch.objects.filter(
                 submission=submission, state=BatchState.GAVE_UP, records__status=RecordStatus.SUBMITTING

@@ -38,14 +38,15 @@ from django.utils.translation import gettext_lazy
 
 from onboarding.errors import DomainError, InvalidTransition
 from onboarding.imports.export import cell_text, csv_chunks, problem_lines, xlsx_chunks
-from onboarding.imports.mapping import headers_signature, mapping_check, mapping_from_saved, mapping_suggest
+from onboarding.imports.mapping import mapping_check, mapping_from_saved, mapping_suggest
 from onboarding.imports.parallel import prepared_chunks, worker_count
 from onboarding.imports.readers import inspect_file, iter_rows, sample_rows
 from onboarding.imports.store import IdReserver, RecordInserter, StagedRow, bulk_write_cache, mark_duplicates
 from onboarding.imports.tables import FileInfo, refuse
-from onboarding.models import AuditAction, ClientRecord, SavedMapping, Upload, UploadStatus
+from onboarding.models import AuditAction, ClientRecord, Upload, UploadStatus
 from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
 from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write
+from onboarding.services.mappings import saved_mapping_write, saved_mappings_offered
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +96,8 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
         raise
     upload.format, upload.encoding, upload.delimiter = info.format, info.encoding, info.delimiter
     upload.header_row, upload.headers, upload.row_count = info.header_row, info.headers, info.row_count
-    saved = (
-        SavedMapping.objects.filter(headers_signature=headers_signature(info.headers)).order_by("-updated_at").first()
-    )
+    # The uploader's own mapping for these headers, else one another user shares; never another's private one.
+    saved = saved_mappings_offered(user=actor, headers=info.headers).first()
     upload.saved_mapping = saved
     upload.mapping = mapping_from_saved(info.headers, saved.mapping) if saved else mapping_suggest(info.headers)
     upload.status = UploadStatus.MAPPING
@@ -120,6 +120,7 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
                 "rows": upload.row_count,
                 "headers": upload.headers,
                 "saved_mapping": saved.name if saved else "",
+                "saved_mapping_owner": saved.owner.get_username() if saved else "",
                 "same_file_as": list(upload_same_file(upload=upload).values_list("pk", flat=True)),
             },
         )
@@ -177,11 +178,14 @@ def upload_map_columns(
     upload_id: int,
     mapping: dict[str, str],
     save_as: str = "",
+    share: bool = False,
+    saved_mapping_id: int | None = None,
     allow_same_file: bool = False,
     background: bool | None = None,
 ) -> Upload:
-    """Confirm the column mapping (optionally saved under `save_as`) and stage the file: at once when it is small
-    (or `background=False`), by the background task otherwise. Writes `upload.mapped`. Raises ValidationError
+    """Confirm the column mapping and stage the file: at once when it is small (or `background=False`), by the
+    background task otherwise. `save_as` saves it as the actor's own mapping (offered to everyone when `share`);
+    `saved_mapping_id` names the offered mapping it was taken from. Writes `upload.mapped`. Raises ValidationError
     (`missing_columns`, `mapping_twice`, `same_file` unless `allow_same_file`), InvalidTransition past mapping."""
     if not actor.has_perm(PERM_STAGE_UPLOAD):
         raise PermissionDenied
@@ -205,22 +209,15 @@ def upload_map_columns(
                 params={"uploads": ", ".join(f"#{pk}" for pk in same)},
             )
         if save_as:
-            upload.saved_mapping, _created = SavedMapping.objects.update_or_create(
-                name=save_as,
-                defaults={
-                    "headers_signature": headers_signature(upload.headers),
-                    "headers": upload.headers,
-                    "mapping": clean,
-                },
-                create_defaults={
-                    "headers_signature": headers_signature(upload.headers),
-                    "headers": upload.headers,
-                    "mapping": clean,
-                    "created_by": actor,
-                },
+            upload.saved_mapping = saved_mapping_write(
+                actor=actor, name=save_as, headers=upload.headers, mapping=clean, shared=share, upload_id=upload.pk
             )
+        elif saved_mapping_id is not None:
+            offered = saved_mappings_offered(user=actor, headers=upload.headers)
+            upload.saved_mapping = offered.filter(pk=saved_mapping_id).first() or upload.saved_mapping
         upload.mapping, upload.status, upload.rows_done = clean, UploadStatus.QUEUED, 0
-        upload.save(update_fields=["mapping", "saved_mapping", "status", "rows_done"])
+        upload.mapped_by = actor  # the mapping decides the records' data: the mapper is one of their makers
+        upload.save(update_fields=["mapping", "saved_mapping", "status", "rows_done", "mapped_by"])
         if background is None:
             background = upload.row_count > settings.UPLOAD_SYNC_MAX_ROWS
         audit_event_write(
@@ -230,6 +227,7 @@ def upload_map_columns(
             changes={
                 "mapping": clean,
                 "saved_as": save_as,
+                "saved_mapping": upload.saved_mapping.name if upload.saved_mapping else "",
                 "same_file_as": same,
                 "background": background,
             },
@@ -410,6 +408,7 @@ def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
             source_rows.append(row.source_row)
     # The events go last: writing them locks the audit chain's head, which every audited action of every user
     # needs, so it is held for the events only, not for the whole insert.
+    mapped_by = _mapper_name(upload)
     for start in range(0, len(ids), CHUNK_ROWS):
         audit_events_write(
             actor=upload.created_by,
@@ -418,7 +417,7 @@ def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
                     action=AuditAction.RECORD_CREATED,
                     record_id=pk,
                     upload_id=upload.pk,
-                    changes={"source": "upload", "row": row},
+                    changes={"source": "upload", "row": row, "mapped_by": mapped_by},
                 )
                 for pk, row in zip(
                     ids[start : start + CHUNK_ROWS], source_rows[start : start + CHUNK_ROWS], strict=True
@@ -455,8 +454,14 @@ def _staged(upload: Upload, counts: StageCounts, rows: int) -> None:
             "duplicates": counts.duplicates,
             "sha256": upload.sha256,
             "mapping": upload.mapping,
+            "uploaded_by": upload.created_by.get_username(),
+            "mapped_by": _mapper_name(upload),
         },
     )
+
+
+def _mapper_name(upload: Upload) -> str:
+    return upload.mapped_by.get_username() if upload.mapped_by_id else ""
 
 
 def _stage_failed(upload: Upload, exc: ValidationError) -> None:
@@ -633,7 +638,7 @@ def upload_list() -> QuerySet[Upload]:
 
 
 def upload_get(*, pk: int) -> Upload:
-    return Upload.objects.select_related("created_by", "saved_mapping").get(pk=pk)
+    return Upload.objects.select_related("created_by", "mapped_by", "saved_mapping__owner").get(pk=pk)
 
 
 def upload_same_file(*, upload: Upload) -> QuerySet[Upload]:
@@ -649,8 +654,10 @@ def upload_problem_records(*, upload_id: int) -> QuerySet[ClientRecord]:
     )
 
 
-def upload_columns(*, upload: Upload, samples: int = 3) -> list[dict[str, Any]]:
-    """Each column with its current target and up to `samples` example values, for the mapping step."""
+def upload_columns(*, upload: Upload, mapping: dict[str, str] | None = None, samples: int = 3) -> list[dict[str, Any]]:
+    """Each column with its target (in `mapping`, else the upload's current one) and up to `samples` example
+    values, for the mapping step."""
+    mapping = upload.mapping if mapping is None else mapping
     with upload.file.open("rb") as stored:
         rows = sample_rows(stored, _file_info(upload), n=samples)
     columns = []
@@ -660,5 +667,5 @@ def upload_columns(*, upload: Upload, samples: int = 3) -> list[dict[str, Any]]:
             for r in rows
             if index < len(r) and r[index] not in (None, "")
         ]
-        columns.append({"index": index, "header": header, "target": upload.mapping.get(header, ""), "samples": values})
+        columns.append({"index": index, "header": header, "target": mapping.get(header, ""), "samples": values})
     return columns

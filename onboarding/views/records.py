@@ -54,7 +54,7 @@ def record_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required(PERM_VIEW_RECORDS, raise_exception=True)
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_object_or_404(record_list().select_related("upload", "reviewed_by"), pk=pk)
+    record = get_object_or_404(record_list().select_related("upload", "reviewed_by", "mapped_by"), pk=pk)
     problems = [Problem.from_dict(p) for p in record.problems]
     history = audit_event_page(events=record_history(record_id=record.pk), page=request.GET.get("page"), per_page=25)
     return render(

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from onboarding.forms_submissions import SubmissionForm
 from onboarding.models import RecordStatus, Submission
-from onboarding.permissions import PERM_SUBMIT, PERM_VIEW_SUBMISSIONS
+from onboarding.permissions import PERM_SUBMIT, PERM_VIEW_SUBMISSIONS, may_submit_to
 from onboarding.selectors.submissions import (
     submission_batches,
     submission_by_token,
@@ -119,7 +119,7 @@ def _detail_context(submission: Submission, request: HttpRequest) -> dict:
             for s, label in RecordStatus.choices
             if s in (RecordStatus.SUBMITTED, RecordStatus.FAILED, RecordStatus.SUBMITTING, RecordStatus.APPROVED)
         ],
-        "can_resume": request.user.has_perm(PERM_SUBMIT),
+        "can_resume": may_submit_to(request.user, submission.environment),
     }
 
 

@@ -19,9 +19,10 @@ from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from onboarding.errors import DomainError
-from onboarding.imports.mapping import mapping_check, target_choices
-from onboarding.models import Upload, UploadStatus
+from onboarding.imports.mapping import mapping_check, mapping_from_saved, target_choices
+from onboarding.models import SavedMapping, Upload, UploadStatus
 from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
+from onboarding.services.mappings import saved_mapping_delete, saved_mapping_share, saved_mappings_offered
 from onboarding.services.uploads import (
     StagingInterrupted,
     megabytes,
@@ -70,6 +71,14 @@ class MappingForm(forms.Form):
         max_length=100,
         help_text=gettext_lazy("A later file with the same columns gets it automatically."),
     )
+    share = forms.BooleanField(
+        label=gettext_lazy("Share it with everyone"),
+        required=False,
+        help_text=gettext_lazy(
+            "Everyone who uploads a file with these columns is offered it; sharing is recorded in the audit trail."
+        ),
+    )
+    saved = forms.IntegerField(required=False, widget=forms.HiddenInput)
     allow_same_file = forms.BooleanField(label=gettext_lazy("Stage it again anyway"), required=False)
 
     def __init__(self, *args, columns: list[dict], **kwargs):
@@ -136,7 +145,11 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     upload = _get(pk)
     if upload.status not in (UploadStatus.RECEIVED, UploadStatus.MAPPING):
         return redirect("uploads:detail", pk=pk)
-    form = MappingForm(request.POST or None, columns=upload_columns(upload=upload))
+    offered = list(saved_mappings_offered(user=request.user, headers=upload.headers))
+    chosen = _chosen(request, offered)
+    mapping = mapping_from_saved(upload.headers, chosen.mapping) if chosen else upload.mapping
+    columns = upload_columns(upload=upload, mapping=mapping)
+    form = MappingForm(request.POST or None, columns=columns, initial={"saved": chosen.pk if chosen else None})
     if request.method == "POST" and form.is_valid():
         try:
             upload = upload_map_columns(
@@ -144,6 +157,8 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                 upload_id=pk,
                 mapping=form.mapping(),
                 save_as=form.cleaned_data["save_as"],
+                share=form.cleaned_data["share"],
+                saved_mapping_id=form.cleaned_data["saved"],
                 allow_same_file=form.cleaned_data["allow_same_file"],
             )
         except StagingInterrupted as exc:
@@ -157,10 +172,19 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         **_facts(upload),
         "form": form,
         "same_file": same_file,
-        "missing": _mapping_gaps(upload),
+        "missing": _mapping_gaps(upload.headers, mapping),
         "limits": _limits(),
+        "someone_elses": upload.created_by_id != request.user.pk,
+        "offered": offered,
+        "applied": chosen or upload.saved_mapping,
     }
     return render(request, "uploads/mapping.html", context, status=422 if form.errors else 200)
+
+
+def _chosen(request: HttpRequest, offered: list[SavedMapping]) -> SavedMapping | None:
+    """The offered saved mapping the user picked on the page (`saved`), if any."""
+    wanted = request.POST.get("saved") or request.GET.get("saved")
+    return next((m for m in offered if str(m.pk) == wanted), None)
 
 
 def _staged_redirect(request: HttpRequest, upload: Upload) -> HttpResponse:
@@ -189,12 +213,45 @@ def upload_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return _staged_redirect(request, upload)
 
 
-def _mapping_gaps(upload: Upload) -> list[str]:
+def _mapping_gaps(headers: list[str], mapping: dict[str, str]) -> list[str]:
     try:
-        mapping_check(upload.headers, upload.mapping)
+        mapping_check(headers, mapping)
     except ValidationError as exc:
         return exc.messages
     return []
+
+
+@require_GET
+@permission_required(PERM_STAGE_UPLOAD, raise_exception=True)
+def mapping_index(request: HttpRequest) -> HttpResponse:
+    page = Paginator(saved_mappings_offered(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "uploads/mappings.html", {"page": page})
+
+
+@require_POST
+@permission_required(PERM_STAGE_UPLOAD, raise_exception=True)
+def mapping_share(request: HttpRequest, pk: int) -> HttpResponse:
+    shared = request.POST.get("shared") == "on"
+    try:
+        saved = saved_mapping_share(actor=request.user, mapping_id=pk, shared=shared)
+    except SavedMapping.DoesNotExist:
+        raise Http404 from None
+    if saved.shared:
+        messages.success(request, _("“%(name)s” is now offered to everyone.") % {"name": saved.name})
+    else:
+        messages.success(request, _("“%(name)s” is yours alone again.") % {"name": saved.name})
+    return redirect("uploads:mappings")
+
+
+@require_POST
+@permission_required(PERM_STAGE_UPLOAD, raise_exception=True)
+def mapping_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        saved_mapping_delete(actor=request.user, mapping_id=pk)
+    except SavedMapping.DoesNotExist:
+        raise Http404 from None
+    messages.success(request, _("The saved mapping was deleted."))
+    return redirect("uploads:mappings")
 
 
 @require_GET
@@ -279,6 +336,9 @@ patterns = (
         path("<int:pk>/progress/", upload_progress, name="progress"),
         path("<int:pk>/problems/", upload_problems, name="problems"),
         path("<int:pk>/retry/", upload_retry, name="retry"),
+        path("mappings/", mapping_index, name="mappings"),
+        path("mappings/<int:pk>/share/", mapping_share, name="mapping-share"),
+        path("mappings/<int:pk>/delete/", mapping_delete, name="mapping-delete"),
     ],
     "uploads",
 )

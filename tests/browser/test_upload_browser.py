@@ -50,3 +50,41 @@ def test_capturista_uploads_a_windows_csv_maps_and_stages_it(page, sign_in, capt
     screenshot(page, "upload-errors-in-queue")
     assert page.locator("tr.review-row").count() == 1
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e]
+
+
+def test_an_officer_maps_someone_elses_file_with_a_shared_mapping(
+    page, sign_in, capturista, capturista2, oficial, oficial2
+):
+    from onboarding.services.uploads import upload_map_columns, upload_receive
+    from tests.imports import uploaded
+
+    def save(user, i, name, **options):
+        upload = upload_receive(actor=user, file=uploaded(csv_bytes([person(i)]), f"archivo-{i}.csv"))
+        return upload_map_columns(actor=user, upload_id=upload.pk, mapping=upload.mapping, save_as=name, **options)
+
+    save(capturista2, 1, "Formato de la matriz", share=True)
+    save(oficial, 2, "Mi formato")
+    upload = upload_receive(actor=capturista, file=uploaded(csv_bytes([person(i) for i in range(3, 6)]), "sur.csv"))
+
+    sign_in(oficial)
+    for width, height in ((1280, 800), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"/uploads/{upload.pk}/mapping/")
+        assert page.locator("#mapping-maker").is_visible()  # the officer is told they become a maker
+        assert page.locator("#saved-choice option").count() == 2
+        # The file got the shared mapping (capturista has none of their own): marked as shared, with its owner.
+        assert page.locator("#saved-mapping .badge-shared").is_visible()
+        shared = page.locator("#saved-choice option", has_text="Formato de la matriz")
+        assert "capturista2" in shared.inner_text()
+        # Nothing on the page is wider than the screen: the columns table scrolls inside its own box.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(page, f"upload-mapping-saved-{width}")
+
+    page.select_option("#saved-choice", label=shared.inner_text())
+    page.click("#saved-mapping-choice button")
+    page.wait_for_url("**saved=*")
+    page.click("#mapping-form button[type=submit]")
+    page.wait_for_selector("#upload-counts")
+    upload.refresh_from_db()
+    assert upload.mapped_by == oficial and upload.saved_mapping.name == "Formato de la matriz"
+    assert set(ClientRecord.objects.filter(upload=upload).values_list("mapped_by", flat=True)) == {oficial.pk}

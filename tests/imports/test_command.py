@@ -53,7 +53,7 @@ def test_a_saved_mapping_and_an_encoding_can_be_named(tmp_path, capturista):
     SavedMapping.objects.create(
         name="socios",
         headers_signature="x",
-        created_by=capturista,
+        owner=capturista,
         mapping={"Cliente": "name", "Identificador": "rfc", "Ext": "external_id"},
     )
     path = tmp_path / "socios.csv"

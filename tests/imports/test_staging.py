@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import override_settings
 from django.utils import translation
 from django_tasks_db.models import DBTaskResult
@@ -15,7 +16,8 @@ import onboarding.services.uploads as uploads
 from onboarding.imports.pipeline import RowPreparer
 from onboarding.models import AuditAction, AuditEvent, ClientRecord, RecordStatus, SavedMapping, Upload, UploadStatus
 from onboarding.services.audit import audit_chain_verify
-from onboarding.services.records import record_apply_data
+from onboarding.services.records import record_apply_data, record_update
+from onboarding.services.review import record_approve, record_bulk_approve
 from onboarding.services.uploads import (
     upload_map_columns,
     upload_problems_export,
@@ -58,7 +60,7 @@ def test_a_file_is_staged_as_records_in_review_with_one_event_each(stage, captur
         AuditAction.UPLOAD_STAGED,
     ]
     created = AuditEvent.objects.filter(action=AuditAction.RECORD_CREATED, record=maria).get()
-    assert created.actor == capturista and created.changes == {"source": "upload", "row": 2}
+    assert created.actor == capturista and created.changes == {"source": "upload", "row": 2, "mapped_by": "capturista"}
     staged = AuditEvent.objects.get(action=AuditAction.UPLOAD_STAGED)
     assert staged.changes["ready"] == 3 and staged.changes["sha256"] == upload.sha256
     assert audit_chain_verify().ok
@@ -253,6 +255,60 @@ def test_a_staged_upload_cannot_be_mapped_again(stage, capturista):
 
     with pytest.raises(InvalidTransition):
         upload_map_columns(actor=capturista, upload_id=upload.pk, mapping=upload.mapping)
+
+
+# -- who maps decides the data ------------------------------------------------------------------------------------
+
+
+def _mapped_by_another(capturista, oficial):
+    """The data-entry user uploads; an officer maps the columns (and so decides the records' data)."""
+    upload = upload_receive(actor=capturista, file=uploaded(csv_bytes([person(0), person(2)])))
+    return upload_map_columns(actor=oficial, upload_id=upload.pk, mapping=upload.mapping)
+
+
+def test_whoever_maps_an_upload_cannot_approve_its_records(capturista, oficial, oficial2):
+    upload = _mapped_by_another(capturista, oficial)
+    records = list(ClientRecord.objects.filter(upload=upload).order_by("pk"))
+    assert upload.status == UploadStatus.STAGED and len(records) == 2
+    with pytest.raises(ValidationError) as caught:
+        record_approve(actor=oficial, record_id=records[0].pk)
+    assert "maker_checker" in [e.code for e in caught.value.error_list]
+    result = record_bulk_approve(actor=oficial, record_ids=[r.pk for r in records])
+    assert result.done == 0 and result.skipped == {"maker_checker": 2}
+    assert set(ClientRecord.objects.filter(upload=upload).values_list("status", flat=True)) == {RecordStatus.IN_REVIEW}
+    approved = record_approve(actor=oficial2, record_id=records[0].pk)
+    assert approved.status == RecordStatus.APPROVED and approved.reviewed_by == oficial2
+
+
+def test_approve_clients_skips_the_records_of_an_upload_the_officer_mapped(capturista, oficial, capsys):
+    upload = _mapped_by_another(capturista, oficial)
+    call_command("approve_clients", "--upload", str(upload.pk), "--as", oficial.username)
+    out = capsys.readouterr().out
+    assert "approved: 0" in out and "maker_checker: 2" in out
+    assert not ClientRecord.objects.filter(status=RecordStatus.APPROVED).exists()
+
+
+def test_the_mapper_stays_a_maker_after_someone_else_changes_the_record(capturista, oficial, oficial2):
+    upload = _mapped_by_another(capturista, oficial)
+    record = ClientRecord.objects.filter(upload=upload).first()
+    record_update(actor=oficial2, record_id=record.pk, version=record.version, data={"name": "María Fernanda"})
+    record.refresh_from_db()
+    assert record.updated_by == oficial2
+    with pytest.raises(ValidationError) as caught:
+        record_approve(actor=oficial, record_id=record.pk)
+    assert "maker_checker" in [e.code for e in caught.value.error_list]
+
+
+def test_the_audit_names_who_uploaded_and_who_mapped(capturista, oficial):
+    upload = _mapped_by_another(capturista, oficial)
+    events = {e.action: e for e in AuditEvent.objects.filter(upload_id=upload.pk, record__isnull=True)}
+    assert events[AuditAction.UPLOAD_RECEIVED].actor == capturista
+    assert events[AuditAction.UPLOAD_MAPPED].actor == oficial
+    staged = events[AuditAction.UPLOAD_STAGED]
+    assert staged.changes["uploaded_by"] == capturista.username and staged.changes["mapped_by"] == oficial.username
+    for created in AuditEvent.objects.filter(action=AuditAction.RECORD_CREATED, upload_id=upload.pk):
+        assert created.actor == capturista and created.changes["mapped_by"] == oficial.username
+    assert audit_chain_verify().ok
 
 
 # -- bad files ---------------------------------------------------------------------------------------------------

@@ -227,3 +227,19 @@ def test_the_navigation_links_the_upload_page(client_as, capturista):
 def test_wrong_method_is_refused(client_as, oficial, stage):
     upload = stage(csv_bytes([person(0)]))
     assert client_as(oficial).post(reverse("uploads:detail", args=[upload.pk])).status_code == 405
+
+
+def test_mapping_someone_elses_upload_warns_and_the_pages_name_the_mapper(client_as, capturista, oficial, oficial2):
+    post_file(client_as(capturista), csv_bytes([person(0)]))
+    upload = Upload.objects.get()
+    assert 'id="mapping-maker"' not in client_as(capturista).get(reverse("uploads:mapping", args=[upload.pk])).text
+    client = client_as(oficial)
+    page = client.get(reverse("uploads:mapping", args=[upload.pk])).text
+    assert 'id="mapping-maker"' in page and "capturista uploaded this file" in page
+    assert client.post(reverse("uploads:mapping", args=[upload.pk]), mapping_data(upload)).status_code == 302
+    detail = client.get(reverse("uploads:detail", args=[upload.pk])).text
+    assert 'id="upload-mapped-by">oficial<' in detail
+    record = ClientRecord.objects.get(upload=upload)
+    html = client_as(oficial2).get(reverse("records:detail", args=[record.pk])).text
+    assert 'id="record-mapped-by">oficial<' in html
+    assert "You mapped the columns" in client_as(oficial).get(reverse("records:detail", args=[record.pk])).text

@@ -95,6 +95,14 @@ ACCESS: dict[str, Rule] = {
     "uploads:progress": Rule(get=READERS, post=None, kwargs=_upload, headers=HTMX),
     "uploads:problems": Rule(get=READERS, post=None, kwargs=_upload),
     "uploads:retry": Rule(get=None, post=MAKERS, kwargs=_upload),
+    # Saved column mappings: whoever uploads reads their own and the shared ones; only the owner shares or deletes.
+    "uploads:mappings": Rule(get=MAKERS, post=None),
+    "uploads:mapping-share": Rule(
+        get=None, post=frozenset({"capturista"}), kwargs=lambda w: {"pk": w.saved_mapping.pk}
+    ),
+    "uploads:mapping-delete": Rule(
+        get=None, post=frozenset({"capturista"}), kwargs=lambda w: {"pk": w.saved_mapping.pk}
+    ),
     # Review: everyone with a role reads the queue; editing a cell is editing; decisions are the officers'.
     "review:queue": Rule(get=READERS, post=None),
     "review:columns": Rule(get=None, post=READERS),

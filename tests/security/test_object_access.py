@@ -152,11 +152,6 @@ def test_the_administrator_without_the_live_role_cannot_start_a_live_submission(
     _live_refused_to(client_for("admin"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README: only 'Submit to live' sends to live; resuming a live submission checks only the officer's "
-    "permission today (the fix is under way; remove this mark when it lands)",
-)
 def test_only_the_live_role_resumes_a_live_submission(world, client_for):
     live = world.live_submission
     refused = client_for("oficial").post(reverse("submissions:resume", args=[live.pk]))
@@ -171,11 +166,6 @@ def test_the_live_role_resumes_a_live_submission(world, client_for):
     assert set(live.batches.values_list("state", flat=True)) == {BatchState.RECONCILING}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README's maker-checker: whoever mapped an upload's columns shaped its records' data, yet the records "
-    "count as the uploader's; the officer who mapped them may approve them today (the fix is under way)",
-)
 def test_the_officer_who_mapped_an_upload_cannot_approve_its_records(world, client_for):
     upload = world.upload_unmapped  # uploaded by data entry
     oficial = client_for("oficial")

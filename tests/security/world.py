@@ -19,6 +19,7 @@ from onboarding.models import (
     BatchState,
     ClientRecord,
     RecordStatus,
+    SavedMapping,
     Submission,
     SubmissionBatch,
     Upload,
@@ -56,6 +57,7 @@ class World:
     record: ClientRecord
     upload: Upload  # staged, with a row that has a problem
     upload_unmapped: Upload  # received, waiting for its column mapping
+    saved_mapping: SavedMapping  # data entry's own, saved while staging `upload`
     submission: Submission  # to Artu test
     live_submission: Submission  # to Artu live, one batch given up on
     event: AuditEvent
@@ -107,7 +109,9 @@ def world_build() -> World:
 
     rows = [person(0), person(1), person(2, RFC="PENM971117RT4")]
     staged = upload_receive(actor=capturista, file=uploaded(csv_bytes(rows), "clientes.csv"))
-    staged = upload_map_columns(actor=capturista, upload_id=staged.pk, mapping=staged.mapping, background=False)
+    staged = upload_map_columns(
+        actor=capturista, upload_id=staged.pk, mapping=staged.mapping, save_as="Sucursal", background=False
+    )
     unmapped = upload_receive(actor=capturista, file=uploaded(csv_bytes([person(3)]), "otros.csv"))
 
     task = submission_run_task.enqueue(submission.pk)
@@ -128,6 +132,7 @@ def world_build() -> World:
         record=record,
         upload=staged,
         upload_unmapped=unmapped,
+        saved_mapping=staged.saved_mapping,
         submission=submission,
         live_submission=live,
         event=AuditEvent.objects.order_by("seq").last(),

@@ -7,8 +7,17 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from onboarding.models import AuditAction, AuditEvent, ClientRecord, RecordStatus, Submission
-from onboarding.services.submissions import submission_run, submission_start
+from onboarding.models import (
+    AuditAction,
+    AuditEvent,
+    BatchState,
+    ClientRecord,
+    RecordStatus,
+    Submission,
+    SubmissionBatch,
+    SubmissionStatus,
+)
+from onboarding.services.submissions import submission_refresh, submission_run, submission_start
 from tests.factories import ClientRecordFactory, UserFactory
 
 
@@ -201,3 +210,54 @@ def test_the_navigation_links_submissions_for_whoever_may_read_them(request, cli
     client = client_as(request.getfixturevalue(role))
     assert (f'href="{reverse("submissions:list")}"' in client.get(reverse("home")).text) is linked
     assert client.get(reverse("submissions:list")).status_code == (200 if linked else 403)
+
+
+def given_up(environment, actor):
+    """A finished submission whose batch was given up on, its records left waiting (Artu never answered)."""
+    approved(2)
+    submission = submission_start(actor=actor, environment=environment, confirmation="LIVE", enqueue=False)
+    SubmissionBatch.objects.filter(submission=submission).update(state=BatchState.GAVE_UP)
+    return submission_refresh(submission.pk)
+
+
+RESUME_BUTTON = "Check with Artu and continue"
+
+
+@pytest.mark.parametrize(
+    ("environment", "role", "may"),
+    [
+        ("live", "oficial", False),
+        ("live", "oficial_live", True),
+        ("test", "oficial", True),
+        ("test", "auditor", False),
+    ],
+)
+def test_only_who_may_send_there_sees_and_uses_the_resume_button(
+    request, client_as, oficial_live, environment, role, may
+):
+    submission = given_up(environment, oficial_live)
+    client = client_as(request.getfixturevalue(role))
+    assert (RESUME_BUTTON in client.get(reverse("submissions:detail", args=[submission.pk])).text) is may
+    response = client.post(reverse("submissions:resume", args=[submission.pk]))
+    assert response.status_code == (302 if may else 403)
+    submission.refresh_from_db()
+    assert submission.status == (SubmissionStatus.RUNNING if may else SubmissionStatus.FINISHED_WITH_FAILURES)
+    assert AuditEvent.objects.filter(submission_id=submission.pk, changes__resumed=True).exists() is may
+
+
+def test_an_officer_without_the_live_role_cannot_start_live_from_the_page(client_as, oficial):
+    approved(1)
+    response = client_as(oficial).post(
+        reverse("submissions:create"), form_data(environment="live", confirmation="LIVE")
+    )
+    assert response.status_code == 422 and not Submission.objects.exists()
+    assert set(ClientRecord.objects.values_list("status", flat=True)) == {RecordStatus.APPROVED}
+
+
+def test_submit_clients_command_refuses_live_without_the_live_role(oficial, oficial_live):
+    approved(1)
+    with pytest.raises(CommandError, match="may not submit to live"):
+        call_command("submit_clients", "--as", oficial.username, "--environment", "live", "--confirm", "LIVE")
+    assert not Submission.objects.exists()
+    call_command("submit_clients", "--as", oficial_live.username, "--environment", "live", "--confirm", "LIVE")
+    assert Submission.objects.get().environment == "live"

@@ -386,3 +386,45 @@ def test_one_nationality_travels_as_a_string_and_several_as_a_list(artu, oficial
     stored = {c["metadata"]["onboardingRecordId"]: c["nationalities"] for c in artu.clients("test")}
     assert stored == {str(one.uuid): "MX", str(several.uuid): ["MX", "US"]}
     assert set(ClientRecord.objects.values_list("status", flat=True)) == {RecordStatus.SUBMITTED}
+
+
+def _given_up_live_submission(artu, oficial_live, settings):
+    """A live submission whose batch was given up on with its records left waiting (Artu did not answer)."""
+    settings.ARTU_MAX_ATTEMPTS = 2
+    records = approved(2)
+    artu.set_faults(next=[{"fault": "drop", "count": 5}])
+    submission = start_and_run(oficial_live, environment="live", confirmation="LIVE")
+    assert submission.status == SubmissionStatus.FINISHED_WITH_FAILURES
+    assert ClientRecord.objects.filter(status=RecordStatus.SUBMITTING).count() == 2
+    artu.set_faults()
+    return submission, records
+
+
+def test_resuming_a_live_submission_needs_the_live_permission(artu, oficial, oficial_live, settings, fast_retries):
+    submission, records = _given_up_live_submission(artu, oficial_live, settings)
+    events = AuditEvent.objects.count()
+    with pytest.raises(PermissionDenied):
+        submission_resume(actor=oficial, submission_id=submission.pk, enqueue=False)
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.FINISHED_WITH_FAILURES
+    assert submission.batches.get().state == BatchState.GAVE_UP
+    assert AuditEvent.objects.count() == events
+    assert submission_run(submission.pk, concurrency=1).created_count == 0
+    assert artu.clients("live") == []
+
+    submission_resume(actor=oficial_live, submission_id=submission.pk, enqueue=False)
+    assert submission_run(submission.pk, concurrency=1).status == SubmissionStatus.FINISHED
+    assert_exactly_once(artu, records, env="live")
+    resumed = AuditEvent.objects.filter(submission_id=submission.pk, changes__resumed=True).get()
+    assert resumed.actor == oficial_live
+
+
+def test_resuming_a_test_submission_needs_only_the_submit_permission(artu, oficial, oficial2, settings, fast_retries):
+    settings.ARTU_MAX_ATTEMPTS = 2
+    records = approved(1)
+    artu.set_faults(next=[{"fault": "drop", "count": 5}])
+    submission = start_and_run(oficial)
+    artu.set_faults()
+    submission_resume(actor=oficial2, submission_id=submission.pk, enqueue=False)
+    assert submission_run(submission.pk, concurrency=1).status == SubmissionStatus.FINISHED
+    assert_exactly_once(artu, records)

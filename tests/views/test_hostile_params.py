@@ -45,7 +45,8 @@ ENDPOINTS = {
     "records:edit": (["record"], [], {}),
     "uploads:list": ([], PAGE, {}),
     "uploads:detail": (["upload"], [], {}),
-    "uploads:mapping": (["upload"], [], {}),
+    "uploads:mapping": (["upload"], ["saved"], {}),
+    "uploads:mappings": ([], PAGE, {}),
     "uploads:progress": (["upload"], [], {"HX-Request": "true"}),
     "uploads:problems": (["upload"], ["format"], {}),
     "uploads:retry": (["upload"], [], {}),
@@ -65,7 +66,17 @@ ENDPOINTS = {
     "healthz": ([], [], {}),
 }
 # POST only: a GET is refused (405) before any parameter is read; their forms have tests of their own.
-POST_ONLY = {"logout", "set_language", "review:bulk", "review:columns", "audit:verify", "submissions:resume", "records:send-to-review"}
+POST_ONLY = {
+    "logout",
+    "set_language",
+    "review:bulk",
+    "review:columns",
+    "audit:verify",
+    "submissions:resume",
+    "records:send-to-review",
+    "uploads:mapping-share",
+    "uploads:mapping-delete",
+}
 
 
 def _url_names(patterns, prefix=""):

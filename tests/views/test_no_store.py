@@ -38,7 +38,15 @@ def world(settings, tmp_path, admin_user, capturista):
     upload = upload_map_columns(actor=capturista, upload_id=upload.pk, mapping=upload.mapping)
     ClientRecordFactory(status=RecordStatus.APPROVED)
     submission = submission_start(actor=admin_user, environment="test", enqueue=False)
-    return {"record": record.pk, "upload": upload.pk, "submission": submission.pk, "event": AuditEvent.objects.last()}
+    own = upload_receive(actor=admin_user, file=uploaded(csv_bytes([person(2)]), "propio.csv"))
+    saved = upload_map_columns(actor=admin_user, upload_id=own.pk, mapping=own.mapping, save_as="Propio").saved_mapping
+    return {
+        "record": record.pk,
+        "upload": upload.pk,
+        "submission": submission.pk,
+        "event": AuditEvent.objects.last(),
+        "saved_mapping": saved.pk,
+    }
 
 
 # (url name, how to request it): method, args from the world, query or form data, htmx.
@@ -56,6 +64,9 @@ REQUESTS = [
     ("uploads:problems", "get", lambda w: [w["upload"]], {"format": "csv"}, False),
     ("uploads:problems", "get", lambda w: [w["upload"]], {"format": "xlsx"}, False),
     ("uploads:retry", "post", lambda w: [w["upload"]], {}, False),
+    ("uploads:mappings", "get", lambda w: [], {}, False),
+    ("uploads:mapping-share", "post", lambda w: [w["saved_mapping"]], {"shared": "on"}, False),
+    ("uploads:mapping-delete", "post", lambda w: [w["saved_mapping"]], {}, False),
     ("review:queue", "get", lambda w: [], {}, False),
     ("review:queue", "get", lambda w: [], {"q": "a"}, True),
     ("review:bulk", "post", lambda w: [], {"bulk_action": "approve", "scope": "filter"}, False),

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from onboarding.errors import DomainError
 from onboarding.imports.mapping import mapping_from_saved
 from onboarding.models import ClientRecord, SavedMapping, UploadStatus
+from onboarding.services.mappings import saved_mappings_offered
 from onboarding.services.uploads import upload_map_columns, upload_receive
 
 
@@ -23,7 +24,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="the file to stage")
         parser.add_argument("--user", required=True, help="the username that stages it (needs the upload permission)")
-        parser.add_argument("--mapping", default="", help="name of a saved column mapping to use")
+        parser.add_argument(
+            "--mapping", default="", help="name of a saved column mapping to use: the user's own, or a shared one"
+        )
         parser.add_argument("--encoding", default="", help="text encoding of a CSV file (detected when left out)")
         parser.add_argument("--report", default="", help="write one JSON object per source row to this file")
         parser.add_argument(
@@ -38,11 +41,7 @@ class Command(BaseCommand):
             user = get_user_model().objects.get(username=options["user"])
         except get_user_model().DoesNotExist:
             raise CommandError(f"No such user: {options['user']}") from None
-        saved = None
-        if options["mapping"]:
-            saved = SavedMapping.objects.filter(name=options["mapping"]).first()
-            if saved is None:
-                raise CommandError(f"No saved mapping named {options['mapping']!r}")
+        saved = self._saved_mapping(user, options["mapping"]) if options["mapping"] else None
         try:
             with path.open("rb") as handle:
                 upload = upload_receive(actor=user, file=File(handle, name=path.name), encoding=options["encoding"])
@@ -52,6 +51,7 @@ class Command(BaseCommand):
                 actor=user,
                 upload_id=upload.pk,
                 mapping=mapping,
+                saved_mapping_id=saved.pk if saved else None,
                 allow_same_file=options["allow_same_file"],
                 background=False,
             )
@@ -68,6 +68,16 @@ class Command(BaseCommand):
         )
         if options["report"]:
             self._report(upload.pk, Path(options["report"]))
+
+    def _saved_mapping(self, user, name: str) -> SavedMapping:
+        """The user's own mapping of that name, else the one mapping of that name another user shares."""
+        found = list(saved_mappings_offered(user=user).filter(name=name)[:2])
+        if not found:
+            raise CommandError(f"No saved mapping named {name!r} of {user.username} or shared")
+        if len(found) > 1 and found[0].owner_id != user.pk:
+            owners = ", ".join(m.owner.username for m in saved_mappings_offered(user=user).filter(name=name))
+            raise CommandError(f"Several users share a mapping named {name!r} ({owners}); save one as your own")
+        return found[0]
 
     def _report(self, upload_id: int, target: Path) -> None:
         rows = (
