@@ -7,7 +7,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.models import ArtuEnvironment
-from onboarding.permissions import PERM_SUBMIT_LIVE
+from onboarding.permissions import holds_live_role
 from onboarding.services.submissions import LIVE_CONFIRMATION, Scope
 from onboarding.validation import check_ids
 
@@ -52,7 +52,7 @@ class SubmissionForm(forms.Form):
         self.fields["upload"].choices = [("", "—")] + [
             (u.pk, _("%(name)s · %(count)s approved") % {"name": u.original_name, "count": n}) for u, n in uploads
         ]
-        if not user.has_perm(PERM_SUBMIT_LIVE):
+        if not holds_live_role(user):
             self.fields["environment"].choices = [(ArtuEnvironment.TEST, ArtuEnvironment.TEST.label)]
             del self.fields["confirmation"]
         self.fields["token"].initial = uuid.uuid4().hex

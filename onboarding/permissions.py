@@ -53,4 +53,17 @@ def may_submit_to(user, environment: str) -> bool:
     records) needs the "Submit to live" role on top of the submit permission."""
     if not user.has_perm(PERM_SUBMIT):
         return False
-    return environment != ArtuEnvironment.LIVE or user.has_perm(PERM_SUBMIT_LIVE)
+    return environment != ArtuEnvironment.LIVE or holds_live_role(user)
+
+
+def holds_live_role(user) -> bool:
+    """Whether the user was given "Submit to live" (through a group or directly). Being a superuser is not enough:
+    creating real regulatory records is a role someone grants on purpose, not a side effect of administering users."""
+    if not user.is_active:
+        return False
+    app_label, codename = PERM_SUBMIT_LIVE.split(".")
+    granted = {"codename": codename, "content_type__app_label": app_label}
+    return (
+        user.user_permissions.filter(**granted).exists()
+        or user.groups.filter(**{f"permissions__{key}": value for key, value in granted.items()}).exists()
+    )

@@ -142,11 +142,6 @@ def test_only_the_live_role_starts_a_live_submission(world, client_for):
     assert Submission.objects.filter(environment="live").count() == live_before + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README: live only with the 'Submit to live' role; a superuser passes every permission check, so the "
-    "administrator sends to live without holding that role (to be decided)",
-)
 def test_the_administrator_without_the_live_role_cannot_start_a_live_submission(world, client_for):
     _approved_record(world)
     _live_refused_to(client_for("admin"))
