@@ -5,6 +5,7 @@ from onboarding.models.records import (
     ActividadVulnerable,
     ClientRecord,
     ClientType,
+    DuplicateDismissal,
     RecordStatus,
 )
 from onboarding.models.submissions import ArtuEnvironment, BatchState, Submission, SubmissionBatch, SubmissionStatus
@@ -29,5 +30,6 @@ __all__ = [
     "AuditVerification",
     "ClientRecord",
     "ClientType",
+    "DuplicateDismissal",
     "RecordStatus",
 ]

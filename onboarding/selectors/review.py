@@ -265,7 +265,9 @@ def record_changes_since(*, record_id: int, version: int) -> list[dict[str, Any]
     merged: dict[str, dict[str, Any]] = {}
     for event in events:  # newest first
         changes = event["changes"] or {}
-        from_version = (changes.get("version") or [0])[0]
+        if "version" not in changes:  # review state (a duplicate flag), not a change of the data
+            continue
+        from_version = changes["version"][0]
         if from_version < version:
             break
         for field, (old, new) in ((f, v) for f, v in changes.items() if f not in ("version", "status")):
