@@ -226,3 +226,16 @@ class CellForm(forms.Form):
 
     def record_data(self) -> dict[str, Any]:
         return {self.field_name: self.cleaned_data["value"]}
+
+
+class DuplicateDecisionForm(forms.Form):
+    """Settling two possible duplicates side by side: the versions the officer was shown, and a comment."""
+
+    left_version = ParamIdField(widget=forms.HiddenInput, required=False)
+    right_version = ParamIdField(widget=forms.HiddenInput, required=False)
+    comment = forms.CharField(
+        label=_("Comment (optional)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def version(self, side: str) -> int | None:
+        return self.cleaned_data.get(f"{side}_version")

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from onboarding.models import DATA_FIELDS, ClientRecord, DuplicateDismissal, RecordStatus
+from onboarding.models import ClientRecord, DuplicateDismissal, RecordStatus
 from onboarding.validation import FIELD_LABELS, GENERIC_RFCS
 
 DUPLICATE_FIELDS = ("external_id", "rfc", "curp")
@@ -150,6 +150,10 @@ class DuplicateComparison:
     def differences(self) -> int:
         return sum(not f.same for f in self.fields)
 
+    @property
+    def shared_labels(self) -> list[tuple[str, str]]:
+        return [(str(FIELD_LABELS.get(field, field)), value) for field, value in self.shared]
+
 
 def _display(record: ClientRecord, field: str) -> str:
     if field == "client_type":
@@ -166,6 +170,10 @@ def _display(record: ClientRecord, field: str) -> str:
     return "" if value is None else str(value)
 
 
+def _in_field_order(key: Key) -> tuple[int, str]:
+    return DUPLICATE_FIELDS.index(key[0]), key[1]
+
+
 def duplicate_comparison(*, left_id: int, right_id: int) -> DuplicateComparison:
     """Two records field by field, with the identifier values they share; raises ClientRecord.DoesNotExist."""
     records = ClientRecord.objects.select_related("created_by", "updated_by", "upload", "reviewed_by")
@@ -175,10 +183,7 @@ def duplicate_comparison(*, left_id: int, right_id: int) -> DuplicateComparison:
     left, right = found[left_id], found[right_id]
     first, second = sorted((left_id, right_id))
     settled = {(f, v) for _a, b, f, v in duplicate_dismissals([first]) if b == second}
-    shared = sorted(
-        duplicate_keys({f: getattr(left, f) for f in DATA_FIELDS})
-        & duplicate_keys({f: getattr(right, f) for f in DATA_FIELDS})
-    )
+    shared = sorted(record_duplicate_keys(left) & record_duplicate_keys(right), key=_in_field_order)
     fields = []
     for name in COMPARED_FIELDS:
         values = (_display(left, name), _display(right, name))

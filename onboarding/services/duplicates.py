@@ -132,8 +132,9 @@ def _partners(keys: set[Key]) -> dict[int, dict[Key, Holder | None]]:
     return wanted
 
 
-def _label(flags: list[dict[str, Any]]) -> list[str]:
-    return [f"{p['field']}={_flag_key(p)[1]} #{p['params'].get('other')}" for p in flags]
+def _label(flags: list[dict[str, Any]]) -> str:
+    """The flags as one line of the audit trail: `rfc=HELJ850412AA3 #12, curp=... #12`."""
+    return ", ".join(f"{p['field']}={_flag_key(p)[1]} #{p['params'].get('other')}" for p in flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,7 @@ class FlagChange:
 class FlagState:
     """What a record's flags look like at one moment, for its audit event."""
 
-    flags: list[str]
+    flags: str
     link: tuple[int | None, str]
     status: str
 

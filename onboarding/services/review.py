@@ -317,14 +317,17 @@ def _pairs_to_dismiss(record: ClientRecord, other: ClientRecord | None) -> set[t
     return pairs - duplicate_dismissals(p[0] for p in pairs)
 
 
-def _check_pair(record: ClientRecord, other: ClientRecord, pairs) -> None:
+def duplicate_pair_open(record: ClientRecord, other: ClientRecord) -> bool:
+    """Whether the pair may still be declared different clients: neither rejected, one of them still in review."""
     open_statuses = ALLOWED_FROM[ReviewAction.NOT_DUPLICATE]
-    if RecordStatus.REJECTED in (record.status, other.status) or not (
-        record.status in open_statuses or other.status in open_statuses
-    ):
-        raise InvalidTransition(
-            _("One of the records is rejected, or both are past review; there is nothing to settle.")
-        )
+    statuses = (record.status, other.status)
+    return RecordStatus.REJECTED not in statuses and any(s in open_statuses for s in statuses)
+
+
+def _check_pair(record: ClientRecord, other: ClientRecord, pairs) -> None:
+    if not duplicate_pair_open(record, other):
+        message = _("One of the records is rejected, or both are past review; there is nothing to settle.")
+        raise InvalidTransition(message)
     if not pairs:
         message = _("These records share no external id, RFC or CURP that is not already settled.")
         raise ValidationError(message, code="not_duplicate")
@@ -378,11 +381,17 @@ def record_duplicate_keep(
     *, actor, record_id: int, other_id: int, comment: str = "", version: int | None = None
 ) -> ClientRecord:
     """Keep `record_id` and reject `other_id` (at `version`) as its duplicate, with the catalogue's reason; the
-    kept record's flag for it clears. Raises what `record_reject` raises; ValidationError when they share nothing."""
-    holders = ClientRecord.objects.filter(pk__in=[record_id, other_id]).values(*DUPLICATE_FIELDS)
-    if record_id == other_id or len(holders) != 2 or not (duplicate_keys(holders[0]) & duplicate_keys(holders[1])):
+    kept record's flag for it clears. Raises what `record_reject` raises; ValidationError when they share nothing,
+    InvalidTransition when the record to keep is rejected itself."""
+    if not actor.has_perm(PERM_REVIEW):
+        raise PermissionDenied
+    rows = ClientRecord.objects.filter(pk__in=[record_id, other_id]).values("pk", "status", *DUPLICATE_FIELDS)
+    found = {row["pk"]: row for row in rows}
+    if len(found) != 2 or not (duplicate_keys(found[record_id]) & duplicate_keys(found[other_id])):
         message = _("These records share no external id, RFC or CURP; neither is a duplicate of the other.")
         raise ValidationError(message, code="not_duplicate")
+    if found[record_id]["status"] == RecordStatus.REJECTED:
+        raise InvalidTransition(_("Record #%(kept)s is rejected; it cannot be the one kept.") % {"kept": record_id})
     note = _("Duplicate of record #%(kept)s, which was kept.") % {"kept": record_id}
     comment = f"{note} {comment.strip()}".strip()
     return record_reject(

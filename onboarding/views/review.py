@@ -75,6 +75,7 @@ class RowKit:
         self.urls = {name: reverse(f"review:{name}", args=[_PK]) for name in ("row",)}
         self.urls |= {action: reverse("review:action", args=[_PK, action]) for action in ReviewAction.values}
         self.urls |= {"detail": reverse("records:detail", args=[_PK]), "edit": reverse("records:edit", args=[_PK])}
+        self.compare_url = reverse("duplicates:compare", args=[_PK, _PK + 1])
         self.cell_url = reverse("review:cell", args=[_PK, _FIELD])
         self.columns = [
             {
@@ -113,7 +114,8 @@ class RowKit:
         cells = "".join(self._cell(record, pk, c, by_field.get(c["field"], ())) for c in self.columns)
         record.cells = mark_safe(cells)  # noqa: S308 - _cell escapes every value it puts in
         if record.duplicate_of_id:
-            record.urls["duplicate"] = self.urls["detail"].replace(str(_PK), str(record.duplicate_of_id))
+            other = self.compare_url.replace(str(_PK + 1), str(record.duplicate_of_id))
+            record.urls["duplicate"] = other.replace(str(_PK), pk)
         return record
 
     def _cell(self, record: ClientRecord, pk: str, column: dict[str, Any], problems) -> str:

@@ -231,6 +231,15 @@ def test_keep_one_of_records_that_share_nothing_is_refused(oficial):
     assert fresh(b).status == RecordStatus.IN_REVIEW
 
 
+def test_a_rejected_record_cannot_be_the_one_kept(capturista, oficial):
+    first = record_create(actor=capturista, data=person_data())
+    second = record_create(actor=capturista, data=person_data())
+    record_duplicate_keep(actor=oficial, record_id=first.pk, other_id=second.pk)
+    with pytest.raises(InvalidTransition):
+        record_duplicate_keep(actor=oficial, record_id=second.pk, other_id=first.pk)
+    assert fresh(first).status == RecordStatus.IN_REVIEW
+
+
 def test_rejecting_one_of_a_pair_from_the_queue_clears_the_other_too(capturista, oficial):
     first = record_create(actor=capturista, data=person_data())
     second = record_create(actor=capturista, data=person_data())
