@@ -236,6 +236,3 @@ class DuplicateDecisionForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment (optional)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
-
-    def version(self, side: str) -> int | None:
-        return self.cleaned_data.get(f"{side}_version")

@@ -1,6 +1,9 @@
 """Two possible duplicates side by side: officers keep one (the other is rejected as its duplicate) or declare them
 different clients; whoever may read records may look."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -63,26 +66,15 @@ def compare(request: HttpRequest, left: int, right: int) -> HttpResponse:
     return _page(request, left, right)
 
 
-@require_POST
-@permission_required(PERM_REVIEW, raise_exception=True)
-def keep(request: HttpRequest, left: int, right: int, kept: int) -> HttpResponse:
-    if kept not in (left, right):
-        raise Http404
-    other, side = (right, "right") if kept == left else (left, "left")
+def _decide(request: HttpRequest, left: int, right: int, decision: Callable[[dict], Any], done: str) -> HttpResponse:
+    """Bind the form, call the service with its data, and come back to the pair: with `done`, or with the refusal."""
     form = DuplicateDecisionForm(request.POST)
     if form.is_valid():
         try:
-            record_duplicate_keep(
-                actor=request.user,
-                record_id=kept,
-                other_id=other,
-                comment=form.cleaned_data["comment"],
-                version=form.version(side),
-            )
+            decision(form.cleaned_data)
         except (ValidationError, DomainError) as exc:
             form.add_error(None, exc.message if isinstance(exc, DomainError) else exc)
         else:
-            done = _("Record #%(kept)s kept; #%(other)s rejected as its duplicate.") % {"kept": kept, "other": other}
             messages.success(request, done)
             return redirect("duplicates:compare", left=left, right=right)
     return _page(request, left, right, form)
@@ -90,23 +82,30 @@ def keep(request: HttpRequest, left: int, right: int, kept: int) -> HttpResponse
 
 @require_POST
 @permission_required(PERM_REVIEW, raise_exception=True)
+def keep(request: HttpRequest, left: int, right: int, kept: int) -> HttpResponse:
+    if kept not in (left, right):
+        raise Http404
+    other, side = (right, "right") if kept == left else (left, "left")
+
+    def decision(data: dict) -> None:
+        record_duplicate_keep(
+            actor=request.user, record_id=kept, other_id=other, comment=data["comment"], version=data[f"{side}_version"]
+        )
+
+    done = _("Record #%(kept)s kept; #%(other)s rejected as its duplicate.") % {"kept": kept, "other": other}
+    return _decide(request, left, right, decision, done)
+
+
+@require_POST
+@permission_required(PERM_REVIEW, raise_exception=True)
 def not_duplicate(request: HttpRequest, left: int, right: int) -> HttpResponse:
-    form = DuplicateDecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            record_duplicate_dismiss(
-                actor=request.user,
-                record_id=left,
-                other_id=right,
-                comment=form.cleaned_data["comment"],
-                version=form.version("left"),
-            )
-        except (ValidationError, DomainError) as exc:
-            form.add_error(None, exc.message if isinstance(exc, DomainError) else exc)
-        else:
-            messages.success(request, _("Marked as different clients; neither is flagged for the other any more."))
-            return redirect("duplicates:compare", left=left, right=right)
-    return _page(request, left, right, form)
+    def decision(data: dict) -> None:
+        record_duplicate_dismiss(
+            actor=request.user, record_id=left, other_id=right, comment=data["comment"], version=data["left_version"]
+        )
+
+    done = _("Marked as different clients; neither is flagged for the other any more.")
+    return _decide(request, left, right, decision, done)
 
 
 # Mounted at /review/duplicates/ by onboarding/urls.py, namespace "duplicates".
