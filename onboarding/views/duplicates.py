@@ -26,9 +26,17 @@ from onboarding.services.review import (
     record_duplicate_keep,
     review_availability,
 )
+from onboarding.validation import ID_MAX
+
+
+def _pair_or_404(*ids: int) -> None:
+    """Numbers past a database id (a hand-made URL) name no record; an `IN` lookup would not say so by itself."""
+    if not all(1 <= pk <= ID_MAX for pk in ids):
+        raise Http404
 
 
 def _page(request: HttpRequest, left: int, right: int, form: DuplicateDecisionForm | None = None) -> HttpResponse:
+    _pair_or_404(left, right)
     try:
         comparison = duplicate_comparison(left_id=left, right_id=right)
     except ClientRecord.DoesNotExist:
@@ -68,10 +76,13 @@ def compare(request: HttpRequest, left: int, right: int) -> HttpResponse:
 
 def _decide(request: HttpRequest, left: int, right: int, decision: Callable[[dict], Any], done: str) -> HttpResponse:
     """Bind the form, call the service with its data, and come back to the pair: with `done`, or with the refusal."""
+    _pair_or_404(left, right)
     form = DuplicateDecisionForm(request.POST)
     if form.is_valid():
         try:
             decision(form.cleaned_data)
+        except ClientRecord.DoesNotExist:
+            raise Http404 from None
         except (ValidationError, DomainError) as exc:
             form.add_error(None, exc.message if isinstance(exc, DomainError) else exc)
         else:

@@ -169,3 +169,10 @@ def test_the_queue_problems_cell_opens_the_comparison(client_as, oficial, pair):
     first, second = pair
     html = client_as(oficial).get(reverse("review:queue")).text
     assert f'href="{compare_url(second, first)}"' in html and f'href="{compare_url(first, second)}"' in html
+
+
+def test_a_hand_made_pair_of_huge_numbers_is_not_found(client_as, oficial):
+    huge = "9" * 20  # past a 64-bit id
+    assert client_as(oficial).get(f"/review/duplicates/{huge}/1/").status_code == 404
+    response = client_as(oficial).post(f"/review/duplicates/1/{huge}/not-duplicate/", {"comment": ""})
+    assert response.status_code == 404
