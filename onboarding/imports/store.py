@@ -73,8 +73,8 @@ class StagedRow:
     def warning_count(self) -> int:
         return self.encoded[3]
 
-    def add_problem(self, problem: dict[str, Any]) -> None:
-        problems = [*json.loads(self.encoded[1]), problem]
+    def add_problems(self, added: list[dict[str, Any]]) -> None:
+        problems = [*json.loads(self.encoded[1]), *added]
         errors = sum(1 for p in problems if p["severity"] == "error")
         self.encoded = (self.encoded[0], _dumps(problems), errors, len(problems) - errors, *self.encoded[4:])
 
@@ -92,17 +92,20 @@ def mark_duplicates(rows: Sequence[StagedRow], *, upload_id: int) -> set[Key]:
     oldest = {key: holders[0] for key, holders in duplicate_groups(keys).items()}
     found = set()
     for row in rows:
+        flags = []
         for name in DUPLICATE_FIELDS:
             key = (name, row.encoded[at[name]])
             if key not in keys:
                 continue
             other = oldest.get(key)
             if other:
-                row.add_problem(duplicate_problem(*key, other, upload_id=upload_id))
+                flags.append(duplicate_problem(*key, other, upload_id=upload_id))
                 row.duplicate_of, row.duplicate_field = row.duplicate_of or other.pk, row.duplicate_field or name
                 found.add(key)
             else:  # later rows of this chunk see this one as their earlier record
                 oldest[key] = Holder(row.id, upload_id, row.source_row)
+        if flags:
+            row.add_problems(flags)
     return found
 
 

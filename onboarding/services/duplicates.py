@@ -95,6 +95,10 @@ def _flag_key(problem: dict[str, Any]) -> Key:
     return problem["field"], (problem.get("params") or {}).get("value") or ""
 
 
+def _flag_order(problem: dict[str, Any]) -> tuple[int, str]:
+    return DUPLICATE_FIELDS.index(problem["field"]), _flag_key(problem)[1]
+
+
 def duplicate_flags_still_true(record: ClientRecord) -> list[dict[str, Any]]:
     """The record's flags for values it still holds (an edit that changed the value drops that flag)."""
     return [p for p in duplicate_flags(record) if getattr(record, p["field"], None) == _flag_key(p)[1]]
@@ -102,7 +106,7 @@ def duplicate_flags_still_true(record: ClientRecord) -> list[dict[str, Any]]:
 
 def duplicate_flags_set(record: ClientRecord, flags: list[dict[str, Any]]) -> None:
     """Replace the record's `duplicate` problems with `flags` (not saved): problem counts and the link follow."""
-    ordered = sorted(flags, key=lambda p: (DUPLICATE_FIELDS.index(p["field"]), _flag_key(p)[1]))
+    ordered = sorted(flags, key=_flag_order)
     record.problems = [p for p in record.problems if p.get("code") != "duplicate"] + ordered
     record.error_count = sum(1 for p in record.problems if p.get("severity") == "error")
     record.warning_count = sum(1 for p in record.problems if p.get("severity") == "warning")
@@ -173,17 +177,41 @@ class FlagState:
         return changes
 
 
-def _reflag(record: ClientRecord, wanted: dict[Key, Holder | None], keys: set[Key]) -> FlagChange | None:
+@dataclass(slots=True)
+class _Row:
+    """The columns of one record a refresh reads and writes (plain rows: a large upload flags thousands)."""
+
+    pk: int
+    status: str
+    upload_id: int | None
+    problems: list[dict[str, Any]]
+    error_count: int
+    warning_count: int
+    duplicate_of_id: int | None
+    duplicate_field: str
+    external_id: str
+    rfc: str
+    curp: str
+
+    COLUMNS = ("pk", "status", "upload_id", "problems", "error_count", "warning_count", "duplicate_of_id",
+               "duplicate_field", *DUPLICATE_FIELDS)  # fmt: skip
+
+
+def _reflag(record: _Row, wanted: dict[Key, Holder | None], keys: set[Key]) -> FlagChange | None:
     """Set the record's flags for `keys` to `wanted` (its other flags stay while still true); None when nothing
     changed."""
-    before, errors_before, state = duplicate_flags(record), record.error_count, FlagState.of(record)
+    before = duplicate_flags(record)
     fresh = [
         duplicate_problem(field, value, other, upload_id=record.upload_id)
         for (field, value), other in wanted.items()
         if other is not None
     ]
     kept = [p for p in duplicate_flags_still_true(record) if _flag_key(p) not in keys]
-    duplicate_flags_set(record, kept + fresh)
+    target = sorted(kept + fresh, key=_flag_order)
+    if target == before:  # most holders: checked without rebuilding anything
+        return None
+    errors_before, state = record.error_count, FlagState.of(record)
+    duplicate_flags_set(record, target)
     after = duplicate_flags(record)
     if after and record.status == RecordStatus.APPROVED:
         record.status = RecordStatus.IN_REVIEW
@@ -217,13 +245,13 @@ def duplicates_refresh(
     pks = sorted(wanted)
     for start in range(0, len(pks), 1000):
         # Read and written under the row locks, taken in primary-key order like every bulk lock here.
-        records = (
+        rows = (
             ClientRecord.objects.select_for_update()
             .filter(pk__in=pks[start : start + 1000], status__in=FLAGGABLE)
             .order_by("pk")
-            .only(*FLAG_FIELDS, "upload", *DUPLICATE_FIELDS)
+            .values_list(*_Row.COLUMNS)
         )
-        for record in records:
+        for record in (_Row(*row) for row in rows):
             if change := _reflag(record, wanted[record.pk], keys):
                 changed.append(record)
                 result[record.pk] = change
