@@ -8,4 +8,5 @@ class OnboardingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from onboarding import signals  # noqa: F401  (auth sign-in/out events into the audit trail)
+        # Deploy checks; the idle clock started at sign-in; sign-in/out and role changes into the audit trail.
+        from onboarding import checks, middleware, signals  # noqa: F401

@@ -3,6 +3,7 @@
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from onboarding import validation
 from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord
@@ -10,8 +11,6 @@ from onboarding.validation import (
     FIELD_LABELS,
     ID_MAX,
     KNOWN_SCOPES,
-    PARAM_DATE_MAX,
-    PARAM_DATE_MIN,
     Severity,
     check_param_date,
     check_param_text,
@@ -22,9 +21,21 @@ from onboarding.validation import (
     validate_record,
 )
 
-DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
+DATE_PLACEHOLDER = pgettext_lazy("how to type a date", "DD/MM/YYYY")
 # Free text, tidied here; the identifiers and nationalities have cleaners of their own.
 TEXT_FIELDS = tuple(f for f in validation.TEXT_FIELDS if f not in ("rfc", "curp", "nationalities"))
+
+
+class DateTextInput(forms.DateInput):
+    """A text box for a date, typed DD/MM/YYYY (or YYYY-MM-DD) and read with the language's DATE_INPUT_FORMATS
+    (onboarding/formats/). Not a native date input: that one shows and takes the browser's order, month first in a
+    Chromium set to es-MX, whatever the page's language says."""
+
+    input_type = "text"
+
+    def __init__(self, attrs=None):
+        defaults = {"placeholder": DATE_PLACEHOLDER, "autocomplete": "off", "class": "date-input", "maxlength": 10}
+        super().__init__({**defaults, **(attrs or {})})
 
 
 # -- fields for request parameters: filters in a URL, ids and versions in a form ---------------------------------
@@ -38,8 +49,7 @@ class ParamDateField(forms.DateField):
     default_validators = [check_param_date]
 
     def __init__(self, **kwargs):
-        attrs = {"type": "date", "min": PARAM_DATE_MIN.isoformat(), "max": PARAM_DATE_MAX.isoformat()}
-        kwargs.setdefault("widget", forms.DateInput(attrs=attrs, format="%Y-%m-%d"))
+        kwargs.setdefault("widget", DateTextInput)
         super().__init__(**kwargs)
 
 
@@ -79,8 +89,8 @@ class ClientRecordForm(forms.ModelForm):
     birth_date = forms.DateField(
         label=_("Birth date (persons) or incorporation date (companies)"),
         required=False,
-        input_formats=DATE_INPUT_FORMATS,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateTextInput,
+        help_text=_("Day first: 04/03/1988 is 4 March 1988."),
     )
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"),
@@ -114,6 +124,8 @@ class ClientRecordForm(forms.ModelForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "maxlength": 40}),
     )
     version = ParamIdField(widget=forms.HiddenInput, required=False)
+    # Set after a stale save: the version the user has now been shown, onto which their changes are re-applied.
+    onto_version = ParamIdField(widget=forms.HiddenInput, required=False)
 
     groups = (
         (
@@ -184,4 +196,14 @@ class ClientRecordForm(forms.ModelForm):
         return data
 
     def record_data(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != "version"}
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("version", "onto_version")}
+
+    def reapply_kwargs(self) -> dict:
+        """`record_update`'s version arguments: a plain save from the version opened, or, after a stale save, a
+        re-apply from it onto the version shown since, with the fields where the user chose their own value."""
+        opened = self.cleaned_data.get("version") or 0
+        onto = self.cleaned_data.get("onto_version")
+        if not onto:
+            return {"version": opened}
+        keep_mine = [f for f in DATA_FIELDS if self.data.get(f"choice_{f}") == "mine"]
+        return {"version": onto, "base_version": opened, "keep_mine": keep_mine}

@@ -16,8 +16,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "data"
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A server keeps its file outside the code (deploy/manage passes ENV_FILE=/etc/onboarding/onboarding.env).
+ENV_FILE = Path(env("ENV_FILE", default=BASE_DIR / ".env"))
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 # Local-only fallback so a clone runs; `check --deploy` flags it and production sets its own.
@@ -47,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "onboarding.middleware.SessionIdleTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -142,18 +145,18 @@ LOCALE_PATHS = [BASE_DIR / "onboarding" / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="America/Mexico_City")
 USE_I18N = True
 USE_TZ = True
+# Dates as DD/MM/YYYY in both languages, typed and shown (onboarding/formats/).
+FORMAT_MODULE_PATH = ["onboarding.formats"]
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    # Hashed names whatever DEBUG is: `collectstatic` run with DEBUG=True (make run) still writes the manifest a
+    # DEBUG=False server needs. With DEBUG=True, {% static %} gives plain names, served from static/ directly.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=DATA_DIR / "media")
 
@@ -172,11 +175,23 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG and env.bool("HTTPS", default=False))
-SESSION_COOKIE_SECURE = env.bool("HTTPS", default=False)
-CSRF_COOKIE_SECURE = env.bool("HTTPS", default=False)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
+# HTTPS=True: the site is only ever served over TLS (behind nginx, see deploy/). `check --deploy` is then silent.
+HTTPS = env.bool("HTTPS", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS and not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a monitor on the machine itself asks over plain HTTP
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# HSTS: browsers refuse plain HTTP for this long once they have seen the header. Lower it (e.g. 3600) while
+# trying TLS out; includeSubDomains also binds every subdomain (set HSTS_INCLUDE_SUBDOMAINS=False if one is HTTP).
+SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=True)
+# Behind a reverse proxy that sets X-Forwarded-Proto itself, overwriting the client's (addresses: TRUSTED_PROXY_COUNT).
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# A session unused this long ends (SESSION_COOKIE_AGE above stays the limit however active it is).
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+# /healthz fails when a task due this long ago is still waiting for a worker.
+HEALTH_WORKER_SECONDS = env.int("HEALTH_WORKER_SECONDS", default=120)
 
 # --- Background tasks -----------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
@@ -205,15 +220,47 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
 UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=300_000)
 # Files with more rows than this are staged by the background task (a progress bar shows), not in the request.
 UPLOAD_SYNC_MAX_ROWS = env.int("UPLOAD_SYNC_MAX_ROWS", default=2000)
+# A staging whose worker has shown no sign of life this long is started again from the beginning (it stages all
+# rows or none), until it has been started UPLOAD_MAX_ATTEMPTS times; then it is failed with a message.
+UPLOAD_LEASE_SECONDS = env.int("UPLOAD_LEASE_SECONDS", default=120)
+UPLOAD_MAX_ATTEMPTS = env.int("UPLOAD_MAX_ATTEMPTS", default=3)
+# `manage.py worker` looks for work whose lease has expired (batches, stagings) when it starts and this often.
+WORKER_SWEEP_SECONDS = env.float("WORKER_SWEEP_SECONDS", default=30.0)
+# Refused while the file is read, before work that grows with them: columns per file (and cells per Excel row),
+# characters per cell, characters per CSV row or JSON item.
+UPLOAD_MAX_COLUMNS = env.int("UPLOAD_MAX_COLUMNS", default=500)
+UPLOAD_MAX_CELL_CHARS = env.int("UPLOAD_MAX_CELL_CHARS", default=10_000)
+UPLOAD_MAX_LINE_CHARS = env.int("UPLOAD_MAX_LINE_CHARS", default=100_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Logging --------------------------------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "filters": {"request": {"()": "onboarding.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "onboarding.logs.JsonFormatter",
+            "exception_messages": env.bool("LOG_EXCEPTION_MESSAGES", False),
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env("LOG_FORMAT", default="json"),
+            "filters": ["request"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Through the root handler only (Django's own console handler would print each line twice under DEBUG).
+        "django": {"handlers": [], "level": LOG_LEVEL},
+        # SQL at DEBUG carries its parameters: names, RFCs, CURPs. Never logged, whatever LOG_LEVEL says.
+        "django.db.backends": {"level": "INFO"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

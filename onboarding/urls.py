@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from onboarding.views import audit, duplicates, home, records, submissions
+from onboarding.views import audit, duplicates, health, home, records, submissions
 from onboarding.views import review as review_views
 from onboarding.views import uploads as upload_views
 
@@ -14,6 +14,7 @@ records_patterns = (
         path("new/", records.record_new, name="create"),
         path("<int:pk>/", records.record_detail, name="detail"),
         path("<int:pk>/edit/", records.record_edit, name="edit"),
+        path("<int:pk>/send-to-review/", records.record_send_to_review, name="send-to-review"),
     ],
     "records",
 )
@@ -34,4 +35,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
 ]

@@ -34,6 +34,9 @@ GENERIC_RFCS = {
 }
 RFC_LENGTH = {ClientType.INDIVIDUAL: 13, ClientType.COMPANY: 12, ClientType.TRUST: 12}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# C0 and C1 control characters but tab, line feed and carriage return, and U+FFFD (what remains of a character a
+# program could not read): no client datum holds one, pages do not show them, and PostgreSQL cannot store NUL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 TEXT_FIELDS = (
     "name",
     "middle_name",
@@ -109,6 +112,7 @@ MESSAGES = {
     "nationality_invalid": _("%(field)s: %(value)s is not an ISO country code (e.g. MX, US)."),
     "nationality_missing": _("%(field)s is empty; Artu expects the client's nationality."),
     "formula": _("%(field)s starts with “%(prefix)s” and would run as a spreadsheet formula; remove it."),
+    "control_character": _("%(field)s holds an invisible or unreadable character (%(char)s); remove it."),
     "too_long": _("%(field)s is longer than %(max)s characters."),
     "avi_username_without_avi": _("%(field)s is filled in but AVI is not ticked."),
     "cnbv_incomplete": _("CNBV money transmitter data needs both the account number and the reporting entity key."),
@@ -160,7 +164,7 @@ class Problem:
 def problem_message(field_name: str, code: str, params: Mapping[str, Any] | None = None) -> str:
     """The problem's sentence in the active language, naming the field as staff know it."""
     template = MESSAGES.get(code)
-    values = {k: v for k, v in (params or {}).items()}
+    values = {k: _shown_date(v) if k.endswith("_date") else v for k, v in (params or {}).items()}
     values["field"] = FIELD_LABELS.get(field_name, field_name)
     if template is None:
         return f"{values['field']}: {values.get('message', code)}"
@@ -168,6 +172,14 @@ def problem_message(field_name: str, code: str, params: Mapping[str, Any] | None
         return str(template) % values
     except (KeyError, TypeError, ValueError):
         return str(template).split("%(")[0] + str(values["field"])
+
+
+def _shown_date(value: Any) -> Any:
+    """A date kept in a problem's params (ISO text) in the reader's order, as every other date is shown."""
+    try:
+        return date_format(datetime.date.fromisoformat(value), "SHORT_DATE_FORMAT")
+    except (TypeError, ValueError):
+        return value
 
 
 def split_problems(problems: Iterable[Problem]) -> tuple[list[Problem], list[Problem]]:
@@ -216,6 +228,25 @@ def normalize_nationalities(value: Any) -> str:
 
 def is_formula(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+
+
+def control_character(value: Any) -> str:
+    """A control character in a text, or in any key or text inside a JSON value, as "U+0000"; "" when none."""
+    if isinstance(value, str):
+        found = CONTROL_CHARACTERS.search(value)
+        return f"U+{ord(found[0]):04X}" if found else ""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if found := CONTROL_CHARACTERS.search(item):
+                return f"U+{ord(found[0]):04X}"
+        elif isinstance(item, dict):
+            pending += item.keys()
+            pending += item.values()
+        elif isinstance(item, (list, tuple)):
+            pending += item
+    return ""
 
 
 # -- scopes ------------------------------------------------------------------------------------------------------
@@ -392,6 +423,10 @@ def _text_problems(values: Mapping[str, Any]) -> list[Problem]:
         value = values.get(name)
         if is_formula(value):
             problems.append(Problem(name, "formula", Severity.ERROR, {"prefix": value[0].strip() or "⇥"}))
+    for name in (*TEXT_FIELDS, "metadata", "us_scope_data"):
+        # Every staged row passes here: the empty ones, most of them, cost no call.
+        if (value := values.get(name)) and (char := control_character(value)):
+            problems.append(Problem(name, "control_character", Severity.ERROR, {"char": char}))
     metadata = values.get("metadata")
     if isinstance(metadata, Mapping):
         for key, value in metadata.items():

@@ -8,7 +8,7 @@ from onboarding.permissions import Role
 from onboarding.services.roles import roles_setup
 from tests.factories import UserFactory
 
-pytest_plugins = ["tests.fixtures_artu", "tests.fixtures_browser"]
+pytest_plugins = ["tests.fixtures_artu", "tests.fixtures_browser", "tests.fixtures_worker"]
 
 
 def pytest_configure(config):

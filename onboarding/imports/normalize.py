@@ -15,7 +15,7 @@ from typing import Any
 from django_countries import countries
 
 from onboarding.models import AV_FIELDS, ClientType
-from onboarding.validation import normalize_identifier
+from onboarding.validation import CONTROL_CHARACTERS, control_character, normalize_identifier
 
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
 # Excel serial numbers this side of 1900-03-01 (61) and 2099-12-31 (73050) are dates; anything else is not.
@@ -49,6 +49,26 @@ def clean_text(value: Any) -> str:
 
 def clean_identifier(value: Any) -> str:
     return normalize_identifier(value) if value not in (None, "") else ""
+
+
+def has_control_characters(cells: list) -> bool:
+    """Whether any cell of a row holds a character `validation.CONTROL_CHARACTERS` names (one search per row)."""
+    try:
+        return CONTROL_CHARACTERS.search("\n".join(cells)) is not None
+    except TypeError:  # a JSON row: numbers, objects, missing cells
+        return bool(control_character(cells))
+
+
+def replace_control_characters(value: Any) -> Any:
+    """The value with each such character, in any text, key or nested text, replaced by U+FFFD "�": every database
+    can store it, the reviewer sees where it was, and validation still reports the field."""
+    if isinstance(value, str):
+        return CONTROL_CHARACTERS.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {replace_control_characters(k): replace_control_characters(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_control_characters(v) for v in value]
+    return value
 
 
 # -- dates -------------------------------------------------------------------------------------------------------

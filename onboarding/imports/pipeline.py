@@ -98,6 +98,10 @@ class RowPreparer:
 
     def prepare(self, cells: list) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
         """(data fields, problems as stored, original non-empty cells) of one row."""
+        if n.has_control_characters(cells):
+            # PostgreSQL cannot store NUL, and no datum holds such characters: the fields they reach get
+            # `control_character` from validation, as in the form.
+            cells = n.replace_control_characters(cells)
         width = len(cells)
         source = {self.headers[i]: c for i, c in enumerate(cells[: len(self.headers)]) if c not in (None, "")}
         values = dict(DEFAULTS)

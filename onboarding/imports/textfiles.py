@@ -11,17 +11,20 @@ from contextlib import contextmanager
 from typing import IO
 
 import charset_normalizer
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.imports.tables import (
     HEADER_SEARCH_ROWS,
     SAMPLE_BYTES,
     FileInfo,
+    check_cells,
     clean_headers,
     find_header,
     is_blank,
     refuse,
     row_limit_error,
+    row_too_long,
     undecodable_error,
 )
 from onboarding.models import UploadFormat
@@ -32,7 +35,7 @@ BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs
 FALLBACK_ENCODINGS = ["latin_1", "iso8859_15", "cp850", "cp437", "mac_roman"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
-
+# A cell can never be longer than its row (`UPLOAD_MAX_LINE_CHARS`), which `csv_rows` bounds; this is a backstop.
 csv.field_size_limit(1024 * 1024)
 
 
@@ -159,24 +162,16 @@ def _scan_csv(fileobj: IO[bytes], encoding: str, max_rows: int) -> FileInfo:
         _check_text(sample)
         delimiter = sniff_delimiter(sample)
         text.seek(0)
-        reader = csv.reader(text, delimiter=delimiter)
-        try:
-            top = [row for _, row in zip(range(HEADER_SEARCH_ROWS), reader, strict=False)]
-            index = find_header(top)
-            headers = clean_headers(top[index])
-            count = sum(1 for row in top[index + 1 :] if not is_blank(row))
-            for row in reader:
-                if row and not is_blank(row):
-                    count += 1
-                    if count > max_rows:
-                        raise row_limit_error(max_rows)
-        except csv.Error as exc:
-            raise refuse(
-                "csv_invalid",
-                _("The file cannot be read as CSV near line %(line)s: %(detail)s."),
-                line=reader.line_num,
-                detail=str(exc),
-            ) from None
+        rows = csv_rows(text, delimiter)
+        top = [row for _, (_, row) in zip(range(HEADER_SEARCH_ROWS), rows, strict=False)]
+        index = find_header(top)
+        headers = clean_headers(top[index])
+        count = sum(1 for row in top[index + 1 :] if not is_blank(row))
+        for _, row in rows:
+            if row and not is_blank(row):
+                count += 1
+                if count > max_rows:
+                    raise row_limit_error(max_rows)
     if count > max_rows:
         raise row_limit_error(max_rows)
     return FileInfo(UploadFormat.CSV, headers, index + 1, count, encoding=encoding, delimiter=delimiter)
@@ -184,8 +179,56 @@ def _scan_csv(fileobj: IO[bytes], encoding: str, max_rows: int) -> FileInfo:
 
 def iter_csv(fileobj: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list]]:
     with text_stream(fileobj, info.encoding) as text:
-        reader = csv.reader(text, delimiter=info.delimiter or ",")
         header_row = info.header_row
-        for number, row in enumerate(reader, start=1):
+        for number, row in csv_rows(text, info.delimiter or ","):
             if number > header_row and row and not is_blank(row):
                 yield number, row
+
+
+class _RowTooLong(Exception):
+    pass
+
+
+class _Lines:
+    """The text's lines as csv.reader asks for them, refusing a row (which may span lines inside quotes) longer
+    than `limit` characters before csv splits it: one 50 MB line of 16 million cells takes minutes to split."""
+
+    def __init__(self, text: IO[str], limit: int):
+        self.readline, self.limit, self.used = text.readline, limit, 0
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        # Never more than the row's remaining allowance: a longer line is refused here, unread.
+        line = self.readline(self.limit + 1 - self.used)
+        if not line:
+            raise StopIteration
+        self.used += len(line)
+        if self.used > self.limit:
+            raise _RowTooLong
+        return line
+
+
+def csv_rows(text: IO[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """`(row number, cells)` of every row, blank ones included; a row over a size limit is refused (tables)."""
+    lines = _Lines(text, settings.UPLOAD_MAX_LINE_CHARS)
+    reader = csv.reader(lines, delimiter=delimiter)
+    max_columns, max_chars = settings.UPLOAD_MAX_COLUMNS, settings.UPLOAD_MAX_CELL_CHARS
+    number = 0
+    try:
+        for number, row in enumerate(reader, start=1):
+            # No cell is longer than its row: most rows need no look at their cells' lengths.
+            if len(row) > max_columns or lines.used > max_chars:
+                check_cells(number, row, max_columns, max_chars)
+            yield number, row
+            lines.used = 0
+    except _RowTooLong:
+        raise row_too_long(where=_("row %(row)s") % {"row": f"{number + 1:,}"}) from None
+    except csv.Error as exc:
+        raise refuse(
+            "csv_invalid",
+            _("The file cannot be read as CSV near line %(line)s: %(detail)s."),
+            line=reader.line_num,
+            detail=str(exc),
+        ) from None

@@ -4,9 +4,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    # 0010 rather than 0008: 0010 is already on this branch's base, and two leaves would stop `migrate`.
+    # The last migration on main when this was written (not 0008): two leaves would stop `migrate`.
     dependencies = [
-        ("onboarding", "0010_audit_truncate_and_head_guards"),
+        ("onboarding", "0011_upload_staging_lease"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

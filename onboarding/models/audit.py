@@ -20,6 +20,7 @@ class AuditAction(models.TextChoices):
     UPLOAD_MAPPED = "upload.mapped", _("Columns mapped")
     UPLOAD_STAGED = "upload.staged", _("File staged")
     UPLOAD_FAILED = "upload.failed", _("File refused")
+    UPLOAD_RESTARTED = "upload.restarted", _("Staging started again")
     SUBMISSION_STARTED = "submission.started", _("Submission started")
     BATCH_RESULT = "submission.batch_result", _("Batch result from Artu")
     RECORD_SUBMITTED = "record.submitted", _("Record created at Artu")

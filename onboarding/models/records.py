@@ -229,6 +229,12 @@ class ClientRecord(models.Model):
         return [code for code, field in AV_FIELDS.items() if getattr(self, field)]
 
     @property
+    def sent_back_comment(self) -> str:
+        """What the reviewer asked data entry to change, while the record waits as a draft ("" otherwise).
+        A send-back is the only way into draft; `reviewed_by`/`reviewed_at` say who asked and when."""
+        return self.review_comment if self.status == RecordStatus.DRAFT else ""
+
+    @property
     def is_person(self) -> bool:
         return self.client_type == ClientType.INDIVIDUAL
 

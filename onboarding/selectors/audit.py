@@ -3,9 +3,9 @@
 import datetime
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from onboarding.models import AuditEvent, AuditVerification
 from onboarding.permissions import Role
+from onboarding.selectors.history import change_lines
 
 # What `actor_role` stores besides group names and "system" (see services/audit.py).
 SPECIAL_ROLES = {"administrator": lambda: _("Administrator")}
@@ -26,7 +27,6 @@ TARGET_LABELS = {
     "batch": lambda: _("Batch"),
     "audit_log": lambda: _("Audit log"),
 }
-EMPTY = "∅"
 
 
 def audit_event_list(
@@ -63,13 +63,16 @@ def audit_event_list(
 def audit_event_page(*, events: QuerySet[AuditEvent], page: Any, per_page: int) -> Page:
     """One page of `events` in two queries (count, rows); rows get `change_lines`, `role_labels`, `target_label`."""
     result = Paginator(events, per_page).get_page(page)
-    result.object_list = [_decorate(event) for event in result.object_list]
+    events = list(result.object_list)
+    usernames = _usernames(events)
+    result.object_list = [_decorate(event, usernames) for event in events]
     return result
 
 
 def audit_event_get(*, seq: int) -> AuditEvent:
     """One event by its sequence number, decorated like a log row; raises AuditEvent.DoesNotExist."""
-    return _decorate(AuditEvent.objects.select_related("record").get(seq=seq))
+    event = AuditEvent.objects.select_related("record").get(seq=seq)
+    return _decorate(event, _usernames([event]))
 
 
 def audit_event_json(event: AuditEvent) -> str:
@@ -82,35 +85,6 @@ def audit_event_json(event: AuditEvent) -> str:
 def audit_verification_last() -> AuditVerification | None:
     """The most recent chain verification, or None if it never ran."""
     return AuditVerification.objects.order_by("-ran_at", "-pk").first()
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeLine:
-    """One readable line of an event's `changes`: `field: old → new`, or `field: value`."""
-
-    field: str
-    old: str = ""
-    new: str = ""
-    value: str = ""
-    is_change: bool = False
-
-
-def audit_change_lines(changes: dict[str, Any]) -> list[ChangeLine]:
-    """Turn the stored `changes` JSON into lines a person can read; the full JSON stays on the detail page."""
-    lines = []
-    for key, value in (changes or {}).items():
-        if isinstance(value, list) and len(value) == 2:
-            lines.append(ChangeLine(key, old=_text(value[0]), new=_text(value[1]), is_change=True))
-        elif isinstance(value, dict) and set(value) <= {"added", "removed"}:
-            parts = [f"+ {_text(value['added'])}"] if value.get("added") else []
-            parts += [f"− {_text(value['removed'])}"] if value.get("removed") else []
-            lines.append(ChangeLine(key, value="; ".join(parts) or EMPTY))
-        elif isinstance(value, dict) and key == "data":
-            # A created record: list the values it was staged with, leaving out the empty ones.
-            lines += [ChangeLine(f, value=_text(v)) for f, v in value.items() if v not in (None, "", False, [], {})]
-        else:
-            lines.append(ChangeLine(key, value=_text(value)))
-    return lines
 
 
 def audit_role_labels(stored: str) -> list[str]:
@@ -126,24 +100,41 @@ def audit_role_labels(stored: str) -> list[str]:
     return labels
 
 
-def _decorate(event: AuditEvent) -> AuditEvent:
-    event.change_lines = audit_change_lines(event.changes)
+def _decorate(event: AuditEvent, usernames: dict[str, str] | None = None) -> AuditEvent:
+    event.change_lines = change_lines(event.changes)
     event.role_labels = audit_role_labels(event.actor_role)
     label = TARGET_LABELS.get(event.target_type)
     event.target_label = label() if label else event.target_type
+    event.target_name = _target_name(event, usernames or {})
     return event
 
 
-def _text(value: Any) -> str:
-    if value is None or value == "":
-        return EMPTY
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, list):
-        return ", ".join(_text(v) for v in value) or EMPTY
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder)
-    return str(value)
+def _target_name(event: AuditEvent, usernames: dict[str, str]) -> str:
+    """Who or what the event is about, by name: a user's username and a role's name, not their numbers."""
+    changes = event.changes if isinstance(event.changes, dict) else {}
+    if event.target_type == "user":
+        if event.target_id and event.target_id == str(event.actor_id or ""):
+            return event.actor_username
+        return changes.get("user") or changes.get("username") or usernames.get(event.target_id) or event.target_id
+    if event.target_type == "group":
+        value = changes.get("group") or event.target_id
+        return str(dict(Role.choices).get(value, value))
+    return f"#{event.target_id}" if event.target_id.isdigit() else event.target_id
+
+
+def _usernames(events: list[AuditEvent]) -> dict[str, str]:
+    """Usernames of the users the events are about that the events do not name themselves (one query, if any)."""
+    wanted = {
+        int(e.target_id)
+        for e in events
+        if e.target_type == "user"
+        and e.target_id.isdigit()
+        and e.target_id != str(e.actor_id or "")
+        and not (isinstance(e.changes, dict) and (e.changes.get("user") or e.changes.get("username")))
+    }
+    if not wanted:
+        return {}
+    return {str(pk): name for pk, name in get_user_model().objects.filter(pk__in=wanted).values_list("pk", "username")}
 
 
 def _start_of_day(day: datetime.date) -> datetime.datetime:

@@ -265,7 +265,7 @@ def record_changes_since(*, record_id: int, version: int) -> list[dict[str, Any]
     merged: dict[str, dict[str, Any]] = {}
     for event in events:  # newest first
         changes = event["changes"] or {}
-        if "version" not in changes:  # review state (a duplicate flag), not a change of the data
+        if "version" not in changes:  # review state only (not a duplicate): no data changed, the walk goes on
             continue
         from_version = changes["version"][0]
         if from_version < version:

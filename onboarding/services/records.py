@@ -1,5 +1,6 @@
 """Creating and changing client records (staging by form)."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -9,7 +10,8 @@ from onboarding.errors import InvalidTransition, StaleRecord
 from onboarding.models import DATA_FIELDS, AuditAction, ClientRecord, RecordStatus
 from onboarding.permissions import PERM_ADD_RECORD, PERM_CHANGE_RECORD
 from onboarding.selectors.duplicates import DUPLICATE_FIELDS, Key, duplicate_keys
-from onboarding.services.audit import EventSpec, audit_events_write, json_safe
+from onboarding.selectors.records import record_stale_fields
+from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write, json_safe
 from onboarding.services.duplicates import (
     FLAG_FIELDS,
     duplicate_flags_set,
@@ -81,8 +83,21 @@ def record_create(*, actor, data: dict[str, Any]) -> ClientRecord:
     return record
 
 
-def record_update(*, actor, record_id: int, version: int, data: dict[str, Any], reason: str = "") -> ClientRecord:
-    """Change a record's data from `version`; refuses a stale version. Writes `record.updated` with old/new values."""
+def record_update(
+    *,
+    actor,
+    record_id: int,
+    version: int,
+    data: dict[str, Any],
+    reason: str = "",
+    base_version: int | None = None,
+    keep_mine: Iterable[str] = (),
+) -> ClientRecord:
+    """Change a record's data from `version`; refuses a stale version. Writes `record.updated` with old/new values.
+
+    With `base_version` (the version the user's form was opened at; `version` is the one shown to them since), only
+    the fields they changed from it are applied: the others keep what was saved meanwhile, and a field both changed
+    keeps the other person's value unless it is named in `keep_mine`."""
     if not actor.has_perm(PERM_CHANGE_RECORD):
         raise PermissionDenied
     keys = _identifier_keys(record_id, data)
@@ -94,6 +109,8 @@ def record_update(*, actor, record_id: int, version: int, data: dict[str, Any], 
         before = {f: getattr(record, f) for f in DATA_FIELDS}
         if record.version != version:
             raise StaleRecord(current_version=record.version)
+        if base_version is not None and base_version != version:
+            data = _reapplied(record, base_version, data, set(keep_mine))
         record_apply_data(record, data)
         changes = record_data_diff(before, record)
         if not changes:
@@ -107,9 +124,43 @@ def record_update(*, actor, record_id: int, version: int, data: dict[str, Any], 
         if previous_status != record.status:
             changes["status"] = [previous_status, record.status]
         changes["version"] = [version, record.version]
+        if base_version is not None and base_version != version:
+            changes["reapplied_from"] = base_version
         event = EventSpec(action=AuditAction.RECORD_UPDATED, record_id=record.pk, changes=changes, reason=reason)
         flagged = duplicates_refresh(keys=keys)
         audit_events_write(actor=actor, events=[event, *flagged.events])
         if record.pk in flagged.changes:
             record.refresh_from_db(fields=FLAG_FIELDS)
+    return record
+
+
+def _reapplied(record: ClientRecord, base_version: int, data: dict[str, Any], keep_mine: set[str]) -> dict[str, Any]:
+    """The user's changes from `base_version` laid over the record as it is now (see `record_update`)."""
+    fields = record_stale_fields(record=record, base_version=base_version, data=data)
+    return {
+        f.field: data[f.field]
+        for f in fields
+        if f.mine_changed and (not f.conflict or f.field in keep_mine) and f.field in data
+    }
+
+
+def record_resubmit(*, actor, record_id: int, comment: str = "") -> ClientRecord:
+    """Send a draft (a record sent back to data entry) to review again as it is; `comment` answers the reviewer.
+    Raises PermissionDenied, InvalidTransition. Writes `record.sent_to_review`. The data and the people who made
+    it are unchanged, so who may approve it (maker-checker) is too."""
+    if not actor.has_perm(PERM_CHANGE_RECORD):
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        record = ClientRecord.objects.select_for_update().get(pk=record_id)
+        if record.status != RecordStatus.DRAFT:
+            raise InvalidTransition(status=record.status)
+        record.status = RecordStatus.IN_REVIEW
+        record.save(update_fields=["status"])
+        audit_event_write(
+            actor=actor,
+            action=AuditAction.RECORD_SENT_TO_REVIEW,
+            record_id=record.pk,
+            changes={"status": [RecordStatus.DRAFT, RecordStatus.IN_REVIEW]},
+            reason=comment.strip(),
+        )
     return record

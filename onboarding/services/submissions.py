@@ -27,7 +27,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -748,6 +749,26 @@ def submission_resume(*, actor, submission_id: int, enqueue: bool = True) -> Sub
 
             transaction.on_commit(lambda: submission_run_task.enqueue(submission.pk))
     return submission
+
+
+def submission_requeue_stalled() -> list[int]:
+    """Queue the task again for each unfinished submission none of whose batches has shown a sign of life for
+    ARTU_LEASE_SECONDS, unless a run of it waits in the queue already; returns their ids. The run takes over the
+    batches whose lease has expired (reconciling them first), sends the others and finishes the submission."""
+    from onboarding.tasks import submission_run_task, task_runs_abandon, task_subjects_waiting
+
+    last_sign = Greatest(Coalesce(Max("batches__claimed_at"), "created_at"), Coalesce("started_at", "created_at"))
+    stalled = set(
+        Submission.objects.filter(status__in=(SubmissionStatus.QUEUED, SubmissionStatus.RUNNING))
+        .annotate(last_sign=last_sign)
+        .filter(last_sign__lt=timezone.now() - _lease())
+        .values_list("pk", flat=True)
+    ) - task_subjects_waiting(submission_run_task)
+    task_runs_abandon(submission_run_task, stalled)
+    for pk in sorted(stalled):
+        logger.warning("submission %s shows no sign of life; its task is queued again", pk)
+        submission_run_task.enqueue(pk)
+    return sorted(stalled)
 
 
 def submission_progress(submission: Submission) -> dict[str, Any]:

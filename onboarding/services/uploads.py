@@ -5,14 +5,23 @@ transaction, into a temporary spool, while `Upload.rows_done` shows the progress
 reserves ids, links duplicates, inserts every record and writes one `record.created` event per record and one
 `upload.staged` with the counts. Whatever fails, nothing of the file is left staged (the upload ends `failed`,
 with its message and an `upload.failed` event).
+
+Staging holds a lease, like a submission batch: `heartbeat_at` is the worker's last sign of life and the hold's
+token (every write of that worker is conditional on it and renews it, with each progress report). While the rows
+are stored the upload's row is locked (PostgreSQL) or the database is (SQLite), so nobody takes it over then. A
+staging whose worker died or lost the database shows no sign of life: `upload_requeue_stalled` queues it again,
+to start from the beginning, or fails it after UPLOAD_MAX_ATTEMPTS starts; the user may also try it again.
 """
 
+import datetime
 import hashlib
+import logging
 import pickle  # noqa: S403 - a spool this process writes and reads back itself, never from outside
 import tempfile
 import time
 from array import array
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any
@@ -20,12 +29,14 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone, translation
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from onboarding.errors import InvalidTransition
+from onboarding.errors import DomainError, InvalidTransition
 from onboarding.imports.export import cell_text, csv_chunks, problem_lines, xlsx_chunks
 from onboarding.imports.mapping import headers_signature, mapping_check, mapping_from_saved, mapping_suggest
 from onboarding.imports.parallel import prepared_chunks, worker_count
@@ -38,7 +49,11 @@ from onboarding.selectors.duplicates import upload_keys_held_elsewhere
 from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write
 from onboarding.services.duplicates import FlagChange, duplicates_lock, duplicates_refresh
 
+logger = logging.getLogger(__name__)
+
 CHUNK_ROWS = 2000
+# A sample value on the mapping page is cut here: it shows what a column holds, and a page of 500 columns stays small.
+SAMPLE_CHARS = 60
 PROGRESS_EVERY_SECONDS = 0.5
 ACTIVE = (UploadStatus.QUEUED, UploadStatus.STAGING, UploadStatus.STAGED)
 
@@ -52,11 +67,12 @@ def megabytes(size: int, *, decimals: int = 0) -> str:
 
 
 def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
-    """Store a file and read its shape (format, encoding, delimiter, headers, rows); suggest or apply a mapping.
+    """Read a file's shape (format, encoding, delimiter, headers, rows), store it; suggest or apply a mapping.
 
-    Writes `upload.received`. A file over the size limit is refused before it is stored or read (ValidationError
-    `too_large`); any other bad file is kept as a `failed` upload with an `upload.failed` event, then the
-    ValidationError is raised so the caller can show it. Nothing is staged here.
+    Writes `upload.received`. A file over the size limit is refused before it is read (ValidationError
+    `too_large`); any other bad file is recorded as a `failed` upload with an `upload.failed` event, without its
+    bytes, then the ValidationError is raised so the caller can show it. A file is stored only with the upload
+    row that owns it. Nothing is staged here.
     """
     if not actor.has_perm(PERM_STAGE_UPLOAD):
         raise PermissionDenied
@@ -74,11 +90,8 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
     upload = Upload(
         original_name=name, size=file.size, sha256=digest.hexdigest(), created_by=actor, format=_format_hint(name)
     )
-    file.seek(0)
-    upload.file.save(name, file, save=False)
     try:
-        with upload.file.open("rb") as stored:
-            info = inspect_file(stored, name=name, encoding=encoding)
+        info = inspect_file(file, name=name, encoding=encoding)
     except ValidationError as exc:
         _received_refused(upload, exc)
         raise
@@ -90,7 +103,9 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
     upload.saved_mapping = saved
     upload.mapping = mapping_from_saved(info.headers, saved.mapping) if saved else mapping_suggest(info.headers)
     upload.status = UploadStatus.MAPPING
-    with transaction.atomic(durable=True):
+    file.seek(0)
+    upload.file.save(name, file, save=False)
+    with _deleted_unless_saved(upload), transaction.atomic(durable=True):
         upload.save()
         audit_event_write(
             actor=actor,
@@ -111,6 +126,16 @@ def upload_receive(*, actor, file: File, encoding: str = "") -> Upload:
             },
         )
     return upload
+
+
+@contextmanager
+def _deleted_unless_saved(upload: Upload) -> Iterator[None]:
+    """The stored file is deleted when its upload row is not saved, whatever stops it: no file without an owner."""
+    try:
+        yield
+    except BaseException:
+        upload.file.delete(save=False)
+        raise
 
 
 def _format_hint(name: str) -> str:
@@ -247,27 +272,53 @@ class StageCounts:
         self.duplicates += change.flagged[1] - change.flagged[0]
 
 
+class StagingInterrupted(DomainError):
+    default_message = gettext_lazy(
+        "The database stopped answering while the file was being staged, so nothing was staged. It will be staged "
+        "again from the beginning, automatically, within a few minutes; this upload's page shows its progress."
+    )
+
+
+class StagingTakenOver(Exception):
+    """This worker's lease ran out and the staging was queued again: it stops and writes nothing more."""
+
+
 def upload_stage(*, upload_id: int) -> Upload:
     """Stage every row of a queued upload as records in review, all or none, as the user who uploaded it.
 
     Writes one `record.created` per record and `upload.staged` with the counts; on any failure, `upload.failed`
     and nothing else. Idempotent: an upload that is not queued is returned untouched. A file-level refusal
     (ValidationError) leaves the upload `failed` with its message; an unexpected error does too, and is re-raised.
+    A lost database raises StagingInterrupted and leaves the staging to be started again once its lease expires.
     """
-    claimed = Upload.objects.filter(pk=upload_id, status=UploadStatus.QUEUED).update(
-        status=UploadStatus.STAGING, rows_done=0
-    )
-    upload = Upload.objects.select_related("created_by").get(pk=upload_id)
+    try:
+        claimed = Upload.objects.filter(pk=upload_id, status=UploadStatus.QUEUED).update(
+            status=UploadStatus.STAGING,
+            rows_done=0,
+            staging_attempts=F("staging_attempts") + 1,
+            heartbeat_at=timezone.now(),
+        )
+        upload = Upload.objects.select_related("created_by").get(pk=upload_id)
+    except (OperationalError, InterfaceError) as exc:
+        raise StagingInterrupted() from exc  # queued or staging: the sweep starts it (again)
     if not claimed:
         return upload
     try:
         with tempfile.TemporaryFile() as spool:
             rows = _prepare_rows(upload, spool)
             with bulk_write_cache(), transaction.atomic(durable=True):
+                # Locked until this transaction ends: the sweep skips the upload however long the INSERTs take.
+                if not _held(upload).select_for_update(no_key=True).exists():
+                    raise StagingTakenOver(upload.pk)
                 counts = _store_rows(upload, spool)
                 _staged(upload, counts, rows)
+    except StagingTakenOver:
+        logger.warning("upload %s: the staging was taken over after this worker's lease ran out", upload.pk)
     except ValidationError as exc:
         _stage_failed(upload, exc)
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("upload %s: the database stopped answering while staging (%s)", upload.pk, exc)
+        raise StagingInterrupted() from exc
     except Exception:
         _stage_failed(
             upload,
@@ -319,15 +370,28 @@ def _prepare_rows(upload: Upload, spool: IO[bytes]) -> int:
                         limit=f"{limit:,}",
                     )
                 if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
-                    Upload.objects.filter(pk=upload.pk).update(rows_done=done)
+                    _renew(upload, rows_done=done)
                     last_report = time.monotonic()
         finally:
             chunks.close()
             rows.close()
     if not done:
         raise refuse("no_rows", _("The file has no data rows under its header."))
-    Upload.objects.filter(pk=upload.pk).update(rows_done=done, row_count=done)
+    _renew(upload, rows_done=done, row_count=done)
     return done
+
+
+def _held(upload: Upload) -> QuerySet[Upload]:
+    """The upload, as long as this worker still holds its staging: `heartbeat_at` is the hold's token."""
+    return Upload.objects.filter(pk=upload.pk, status=UploadStatus.STAGING, heartbeat_at=upload.heartbeat_at)
+
+
+def _renew(upload: Upload, **fields: Any) -> None:
+    """Write progress and renew the lease; StagingTakenOver if the staging was queued again meanwhile."""
+    now = timezone.now()
+    if not _held(upload).update(heartbeat_at=now, **fields):
+        raise StagingTakenOver(upload.pk)
+    upload.heartbeat_at = now
 
 
 def _spooled_chunks(spool: IO[bytes]) -> Iterator[list[tuple]]:
@@ -392,7 +456,7 @@ def _flag_earlier_holders(upload: Upload, held_twice: set, counts: StageCounts) 
 
 
 def _staged(upload: Upload, counts: StageCounts, rows: int) -> None:
-    updated = Upload.objects.filter(pk=upload.pk, status=UploadStatus.STAGING).update(
+    updated = _held(upload).update(
         status=UploadStatus.STAGED,
         row_count=rows,
         rows_done=rows,
@@ -423,21 +487,124 @@ def _staged(upload: Upload, counts: StageCounts, rows: int) -> None:
 
 
 def _stage_failed(upload: Upload, exc: ValidationError) -> None:
-    message = _message(exc)
     with transaction.atomic(durable=True):
-        Upload.objects.filter(pk=upload.pk).update(
-            status=UploadStatus.FAILED,
-            error_code=exc.code or "",
-            error_message=message,
-            rows_done=0,
-            finished_at=timezone.now(),
-        )
+        _fail(upload, exc, actor=upload.created_by)
+
+
+def _fail(upload: Upload, exc: ValidationError, *, actor, **changes: Any) -> None:
+    """The staging this worker holds ends `failed` with its message and `upload.failed` (in the caller's
+    transaction); nothing is written if another worker holds it now."""
+    message = _message(exc)
+    failed = _held(upload).update(
+        status=UploadStatus.FAILED,
+        error_code=exc.code or "",
+        error_message=message,
+        rows_done=0,
+        finished_at=timezone.now(),
+    )
+    if failed:
         audit_event_write(
-            actor=upload.created_by,
+            actor=actor,
             action=AuditAction.UPLOAD_FAILED,
             **_target(upload),
-            changes={"code": exc.code or "", "message": message},
+            changes={"code": exc.code or "", "message": message, **changes},
         )
+
+
+# -- stalled stagings --------------------------------------------------------------------------------------------
+
+RETRYABLE_CODES = ("stalled", "internal")
+
+
+def upload_stalled(upload: Upload) -> bool:
+    """Staging, but its worker has shown no sign of life for UPLOAD_LEASE_SECONDS."""
+    stale = timezone.now() - datetime.timedelta(seconds=settings.UPLOAD_LEASE_SECONDS)
+    return upload.status == UploadStatus.STAGING and (upload.heartbeat_at is None or upload.heartbeat_at < stale)
+
+
+def upload_retry_allowed(upload: Upload) -> bool:
+    """A staging that stopped without finishing (stalled, or failed on something else than the file) may be
+    started again; a refused file may not."""
+    if upload.status == UploadStatus.FAILED:
+        return upload.error_code in RETRYABLE_CODES
+    return upload_stalled(upload)
+
+
+def _restart(upload: Upload, *, actor, attempts: int, **changes: Any) -> None:
+    """Back to `queued`, to be staged from the beginning, counting `attempts` starts so far (in the caller's
+    transaction); writes `upload.restarted` with the starts that came before."""
+    changes = {"status": [upload.status, UploadStatus.QUEUED], "attempts": upload.staging_attempts, **changes}
+    upload.status, upload.staging_attempts, upload.rows_done = UploadStatus.QUEUED, attempts, 0
+    upload.heartbeat_at, upload.error_code, upload.error_message, upload.finished_at = timezone.now(), "", "", None
+    upload.save(
+        update_fields=[
+            "status",
+            "staging_attempts",
+            "rows_done",
+            "heartbeat_at",
+            "error_code",
+            "error_message",
+            "finished_at",
+        ]
+    )
+    audit_event_write(actor=actor, action=AuditAction.UPLOAD_RESTARTED, **_target(upload), changes=changes)
+
+
+def upload_requeue_stalled() -> list[int]:
+    """Start again each staging whose worker has shown no sign of life for UPLOAD_LEASE_SECONDS (`upload.restarted`),
+    or fail it once it was started UPLOAD_MAX_ATTEMPTS times (`upload.failed`, code `stalled`); queue the task again
+    for queued uploads no task waits for. Returns the ids of the uploads queued again."""
+    from onboarding.tasks import task_runs_abandon, task_subjects_waiting, upload_stage_task
+
+    stale = timezone.now() - datetime.timedelta(seconds=settings.UPLOAD_LEASE_SECONDS)
+    lost = Q(status=UploadStatus.STAGING) & (Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True))
+    orphans = Q(status=UploadStatus.QUEUED) & ~Q(pk__in=task_subjects_waiting(upload_stage_task))
+    if not Upload.objects.filter(lost | orphans).exists():
+        return []  # the usual case, without taking SQLite's one write lock
+    queued, failed = [], []
+    with transaction.atomic(durable=True):
+        # A staging storing its rows holds its row's lock (PostgreSQL): skipped, however old its heartbeat.
+        for upload in Upload.objects.filter(lost | orphans).select_for_update(skip_locked=True, no_key=True):
+            if upload.status == UploadStatus.QUEUED:
+                queued.append(upload.pk)
+            elif upload.staging_attempts >= settings.UPLOAD_MAX_ATTEMPTS:
+                failed.append(upload.pk)
+                message = _(
+                    "Staging was started %(n)s times and each time stopped before it finished (the worker "
+                    "stopped or lost the database); nothing was staged. Try again, or ask an administrator to "
+                    "look at the log."
+                ) % {"n": upload.staging_attempts}
+                _fail(upload, ValidationError(message, code="stalled"), actor=None, attempts=upload.staging_attempts)
+            else:
+                queued.append(upload.pk)
+                last = upload.heartbeat_at.isoformat() if upload.heartbeat_at else None
+                _restart(upload, actor=None, attempts=upload.staging_attempts, last_sign_of_life=last)
+        task_runs_abandon(upload_stage_task, {*queued, *failed})
+        for pk in queued:
+            transaction.on_commit(partial(upload_stage_task.enqueue, upload_id=pk))
+    return queued
+
+
+def upload_stage_retry(*, actor, upload_id: int) -> Upload:
+    """Start a staging that stopped without finishing again, from the beginning: in this call when the file is
+    small, by the background task otherwise. Writes `upload.restarted`; InvalidTransition if there is nothing to
+    try again (staged, still alive, or a refused file)."""
+    if not actor.has_perm(PERM_STAGE_UPLOAD):
+        raise PermissionDenied
+    from onboarding.tasks import upload_stage_task
+
+    with transaction.atomic(durable=True):
+        upload = Upload.objects.select_for_update(no_key=True).get(pk=upload_id)
+        if not upload_retry_allowed(upload):
+            raise InvalidTransition(
+                _("This upload is %(status)s; there is nothing to try again.")
+                % {"status": upload.get_status_display().lower()}
+            )
+        _restart(upload, actor=actor, attempts=0, retried=True)
+        background = upload.row_count > settings.UPLOAD_SYNC_MAX_ROWS
+        if background:
+            transaction.on_commit(partial(upload_stage_task.enqueue, upload_id=upload.pk))
+    return upload if background else upload_stage(upload_id=upload.pk)
 
 
 # -- problem rows ------------------------------------------------------------------------------------------------
@@ -515,6 +682,10 @@ def upload_columns(*, upload: Upload, samples: int = 3) -> list[dict[str, Any]]:
         rows = sample_rows(stored, _file_info(upload), n=samples)
     columns = []
     for index, header in enumerate(upload.headers):
-        values = [cell_text(r[index]) for r in rows if index < len(r) and r[index] not in (None, "")]
+        values = [
+            Truncator(cell_text(r[index])).chars(SAMPLE_CHARS)
+            for r in rows
+            if index < len(r) and r[index] not in (None, "")
+        ]
         columns.append({"index": index, "header": header, "target": upload.mapping.get(header, ""), "samples": values})
     return columns

@@ -8,15 +8,19 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onboarding.errors import DomainError, StaleRecord
 from onboarding.forms import ClientRecordForm
 from onboarding.models import ClientRecord, RecordStatus
 from onboarding.permissions import PERM_ADD_RECORD, PERM_CHANGE_RECORD, PERM_VIEW_RECORDS
 from onboarding.selectors import record_get, record_history, record_list
-from onboarding.services.records import EDITABLE_STATUSES, record_create, record_update
+from onboarding.selectors.audit import audit_event_page
+from onboarding.selectors.records import record_stale_fields
+from onboarding.services.records import EDITABLE_STATUSES, record_create, record_resubmit, record_update
 from onboarding.services.review import RejectReason, review_availability
 from onboarding.validation import Problem
 
@@ -52,7 +56,7 @@ def record_new(request: HttpRequest) -> HttpResponse:
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(record_list().select_related("upload", "reviewed_by"), pk=pk)
     problems = [Problem.from_dict(p) for p in record.problems]
-    history = Paginator(record_history(record_id=record.pk), 25).get_page(request.GET.get("page"))
+    history = audit_event_page(events=record_history(record_id=record.pk), page=request.GET.get("page"), per_page=25)
     return render(
         request,
         "records/detail.html",
@@ -76,20 +80,55 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(ClientRecord, pk=pk)
     form = ClientRecordForm(request.POST or None, instance=record)
+    stale = None
     if request.method == "POST" and form.is_valid():
+        opened = form.cleaned_data.get("version") or 0
         try:
-            record_update(
-                actor=request.user,
-                record_id=pk,
-                version=form.cleaned_data.get("version") or 0,
-                data=form.record_data(),
-            )
+            saved = record_update(actor=request.user, record_id=pk, data=form.record_data(), **form.reapply_kwargs())
+        except StaleRecord:
+            form, record, stale = _stale_form(request, pk, opened)
         except (ValidationError, DomainError) as exc:
             form.add_error(None, exc.message if isinstance(exc, DomainError) else exc)
-            if isinstance(exc, StaleRecord):
-                record = record_get(pk=pk)
         else:
-            messages.success(request, _("Changes saved."))
+            messages.success(request, _saved_message(saved, opened, form.cleaned_data.get("onto_version")))
             return redirect("records:detail", pk=pk)
-    status = 422 if form.errors else 200
-    return render(request, "records/form.html", {"form": form, "record": record}, status=status)
+    status = 422 if form.errors or stale is not None else 200
+    return render(request, "records/form.html", {"form": form, "record": record, "stale": stale}, status=status)
+
+
+def _stale_form(request: HttpRequest, pk: int, opened: int):
+    """Keep what the user typed, say what was saved since they opened the record, and arm the form to re-apply their
+    changes onto the version they now see (`onto_version`)."""
+    record = record_get(pk=pk)
+    data = request.POST.copy()
+    data["onto_version"] = record.version
+    form = ClientRecordForm(data, instance=record_get(pk=pk))  # its own copy: validating writes into the instance
+    form.is_valid()
+    return form, record, record_stale_fields(record=record, base_version=opened, data=form.record_data())
+
+
+def _saved_message(record: ClientRecord, opened: int, onto: int | None) -> str:
+    if record.version == (onto or opened):
+        return _("Nothing was changed: the values are the ones the record already had.")
+    if record.status == RecordStatus.IN_REVIEW:
+        return _("Changes saved. The record is in review.")
+    return _("Changes saved.")
+
+
+@require_POST
+@permission_required(PERM_CHANGE_RECORD, raise_exception=True)
+def record_send_to_review(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(ClientRecord.objects.only("pk"), pk=pk)
+    try:
+        record_resubmit(actor=request.user, record_id=pk, comment=request.POST.get("comment", "")[:2000])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The record is back in review."))
+    return redirect(_back(request, reverse("records:detail", args=[pk])))
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or ""
+    ok = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return target if ok else default

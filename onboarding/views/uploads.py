@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
@@ -23,6 +23,7 @@ from onboarding.imports.mapping import mapping_check, target_choices
 from onboarding.models import Upload, UploadStatus
 from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
 from onboarding.services.uploads import (
+    StagingInterrupted,
     megabytes,
     upload_columns,
     upload_get,
@@ -30,7 +31,10 @@ from onboarding.services.uploads import (
     upload_map_columns,
     upload_problems_export,
     upload_receive,
+    upload_retry_allowed,
     upload_same_file,
+    upload_stage_retry,
+    upload_stalled,
 )
 
 PAGE_SIZE = 25
@@ -142,12 +146,12 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                 save_as=form.cleaned_data["save_as"],
                 allow_same_file=form.cleaned_data["allow_same_file"],
             )
+        except StagingInterrupted as exc:
+            return _interrupted(request, upload, exc)
         except (ValidationError, DomainError) as exc:
             form.add_error(None, exc.message if isinstance(exc, DomainError) else exc)
         else:
-            if upload.status == UploadStatus.STAGED:
-                messages.success(request, _("File staged: %(n)s records sent to review.") % {"n": upload.row_count})
-            return redirect("uploads:detail", pk=pk)
+            return _staged_redirect(request, upload)
     same_file = upload_same_file(upload=upload).select_related("created_by")
     context = {
         **_facts(upload),
@@ -157,6 +161,32 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         "limits": _limits(),
     }
     return render(request, "uploads/mapping.html", context, status=422 if form.errors else 200)
+
+
+def _staged_redirect(request: HttpRequest, upload: Upload) -> HttpResponse:
+    if upload.status == UploadStatus.STAGED:
+        messages.success(request, _("File staged: %(n)s records sent to review.") % {"n": upload.row_count})
+    return redirect("uploads:detail", pk=upload.pk)
+
+
+def _interrupted(request: HttpRequest, upload: Upload, exc: StagingInterrupted) -> HttpResponse:
+    """The database stopped answering while staging: say so, from what is in memory (the database may still be
+    away), rather than fail with a server error."""
+    return render(request, "uploads/detail.html", {**_facts(upload), "interrupted": exc.message}, status=503)
+
+
+@require_POST
+@permission_required(PERM_STAGE_UPLOAD, raise_exception=True)
+def upload_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _get(pk)
+    try:
+        upload = upload_stage_retry(actor=request.user, upload_id=pk)
+    except StagingInterrupted as exc:
+        return _interrupted(request, upload, exc)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("uploads:detail", pk=pk)
+    return _staged_redirect(request, upload)
 
 
 def _mapping_gaps(upload: Upload) -> list[str]:
@@ -171,7 +201,7 @@ def _mapping_gaps(upload: Upload) -> list[str]:
 @permission_required(PERM_VIEW_UPLOADS, raise_exception=True)
 def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
     upload = _get(pk)
-    return render(request, "uploads/detail.html", _detail_context(upload))
+    return render(request, "uploads/detail.html", _detail_context(upload, request.user))
 
 
 @require_GET
@@ -181,7 +211,7 @@ def upload_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect("uploads:detail", pk=pk)
     upload = _get(pk)
-    context = _detail_context(upload)
+    context = _detail_context(upload, request.user)
     response = render(request, "uploads/detail.html#status", context)
     if upload.status in RUNNING:
         return response
@@ -226,11 +256,14 @@ def _queue_links(upload: Upload) -> dict[str, str]:
     return {key: f"{base}?{urlencode({'upload': upload.pk, **extra})}" for key, extra in filters.items()}
 
 
-def _detail_context(upload: Upload) -> dict:
+def _detail_context(upload: Upload, user) -> dict:
     percent = int(100 * upload.rows_done / upload.row_count) if upload.row_count else 0
     return {
         **_facts(upload),
         "running": upload.status in RUNNING,
+        "stalled": upload_stalled(upload),
+        "can_retry": user.has_perm(PERM_STAGE_UPLOAD) and upload_retry_allowed(upload),
+        "max_attempts": settings.UPLOAD_MAX_ATTEMPTS,
         "percent": min(percent, 100),
         "saving": upload.status == UploadStatus.STAGING and upload.rows_done >= upload.row_count > 0,
         "links": _queue_links(upload) if upload.status == UploadStatus.STAGED else {},
@@ -245,6 +278,7 @@ patterns = (
         path("<int:pk>/mapping/", upload_mapping, name="mapping"),
         path("<int:pk>/progress/", upload_progress, name="progress"),
         path("<int:pk>/problems/", upload_problems, name="problems"),
+        path("<int:pk>/retry/", upload_retry, name="retry"),
     ],
     "uploads",
 )

@@ -68,7 +68,7 @@ def test_a_row_shows_time_actor_role_action_target_and_changes(client_as, oficia
     assert reverse("records:detail", args=[record.pk]) in row
     assert "<del>Maria</del> → <ins>Mariana</ins>" in row
     assert "typo" in row
-    assert timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S") in row
+    assert timezone.localtime(event.created_at).strftime("%d/%m/%Y %H:%M:%S") in row
 
 
 def test_ip_address_and_request_id_of_the_request_are_shown(client, client_as, capturista, auditor):
@@ -91,7 +91,7 @@ def test_times_are_shown_in_the_local_time_zone(client_as, auditor, settings, mo
     write(auditor)
     monkeypatch.undo()
     html = client_as(auditor).get(reverse("audit:log")).content.decode()
-    assert "2026-03-10 23:30:00" in html
+    assert "10/03/2026 23:30:00" in html
 
 
 def _events_on(day: datetime.date, monkeypatch, **fields) -> AuditEvent:

@@ -295,7 +295,7 @@ def test_a_staged_upload_cannot_be_mapped_again(stage, capturista):
         (b"PK\x03\x04broken", "c.xlsx", "xlsx_corrupt"),
     ],
 )
-def test_a_bad_file_is_kept_as_refused_with_its_message_and_stages_nothing(capturista, data, name, code):
+def test_a_bad_file_is_kept_as_refused_with_its_message_and_stages_nothing(capturista, media_root, data, name, code):
     with pytest.raises(ValidationError) as caught:
         upload_receive(actor=capturista, file=uploaded(data, name))
     assert caught.value.code == code
@@ -303,6 +303,7 @@ def test_a_bad_file_is_kept_as_refused_with_its_message_and_stages_nothing(captu
     assert upload.status == UploadStatus.FAILED and upload.error_code == code and upload.error_message
     assert actions(upload_id=upload.pk) == [AuditAction.UPLOAD_FAILED]
     assert not ClientRecord.objects.exists()
+    assert not upload.file and not media_root.exists()  # its name, size and SHA-256 are in the event, not its bytes
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_stored(capturista, settings, media_root):

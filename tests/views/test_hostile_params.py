@@ -48,6 +48,7 @@ ENDPOINTS = {
     "uploads:mapping": (["upload"], [], {}),
     "uploads:progress": (["upload"], [], {"HX-Request": "true"}),
     "uploads:problems": (["upload"], ["format"], {}),
+    "uploads:retry": (["upload"], [], {}),
     "review:queue": ([], [*QueueFilterForm.base_fields, *PAGE], {}),
     "review:row": (["record"], [], {"HX-Request": "true"}),
     "review:cell": (["record", "rfc"], ["next"], {"HX-Request": "true"}),
@@ -61,6 +62,7 @@ ENDPOINTS = {
     "audit:log": ([], [*AuditFilterForm.base_fields, *PAGE], {}),
     "audit:export": ([], list(AuditFilterForm.base_fields), {}),
     "audit:event": (["event"], [], {}),
+    "healthz": ([], [], {}),
     "duplicates:compare": (["record", "other_record"], [], {}),
 }
 # POST only: a GET is refused (405) before any parameter is read; their forms have tests of their own.
@@ -70,6 +72,7 @@ POST_ONLY = {
     "review:bulk",
     "audit:verify",
     "submissions:resume",
+    "records:send-to-review",
     "duplicates:keep",
     "duplicates:not-duplicate",
 }

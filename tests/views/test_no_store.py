@@ -55,12 +55,14 @@ REQUESTS = [
     ("records:create", "get", lambda w: [], {}, False),
     ("records:detail", "get", lambda w: [w["record"]], {}, False),
     ("records:edit", "get", lambda w: [w["record"]], {}, False),
+    ("records:send-to-review", "post", lambda w: [w["record"]], {}, False),
     ("uploads:list", "get", lambda w: [], {}, False),
     ("uploads:detail", "get", lambda w: [w["upload"]], {}, False),
     ("uploads:mapping", "get", lambda w: [w["upload"]], {}, False),
     ("uploads:progress", "get", lambda w: [w["upload"]], {}, True),
     ("uploads:problems", "get", lambda w: [w["upload"]], {"format": "csv"}, False),
     ("uploads:problems", "get", lambda w: [w["upload"]], {"format": "xlsx"}, False),
+    ("uploads:retry", "post", lambda w: [w["upload"]], {}, False),
     ("review:queue", "get", lambda w: [], {}, False),
     ("review:queue", "get", lambda w: [], {"q": "a"}, True),
     ("review:bulk", "post", lambda w: [], {"bulk_action": "approve", "scope": "filter"}, False),
@@ -85,6 +87,7 @@ REQUESTS = [
     ("login", "get", lambda w: [], {}, False),
     ("logout", "post", lambda w: [], {}, False),
     ("set_language", "post", lambda w: [], {"language": "en", "next": "/"}, False),
+    ("healthz", "get", lambda w: [], {}, False),
 ]
 
 
