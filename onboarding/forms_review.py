@@ -316,3 +316,13 @@ class QueueColumnsForm(forms.Form):
     def hidden(self) -> list[str]:
         shown = set(self.cleaned_data["shown"])
         return [key for key in HIDEABLE_COLUMNS if key not in shown]
+
+
+class DuplicateDecisionForm(forms.Form):
+    """Settling two possible duplicates side by side: the versions the officer was shown, and a comment."""
+
+    left_version = ParamIdField(widget=forms.HiddenInput, required=False)
+    right_version = ParamIdField(widget=forms.HiddenInput, required=False)
+    comment = forms.CharField(
+        label=_("Comment (optional)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )

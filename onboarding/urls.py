@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from onboarding.views import audit, health, home, records, submissions
+from onboarding.views import audit, duplicates, health, home, records, submissions
 from onboarding.views import review as review_views
 from onboarding.views import uploads as upload_views
 
@@ -24,6 +24,7 @@ urlpatterns = [
     path("records/", include(records_patterns)),
     path("uploads/", include(upload_views.patterns)),
     path("review/", include(review_views.patterns)),
+    path("review/duplicates/", include(duplicates.patterns)),
     path("submissions/", include(submissions.patterns)),
     path("audit/", include(audit.patterns)),
     path(

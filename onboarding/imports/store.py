@@ -20,9 +20,8 @@ from django.db.models import JSONField
 from django.utils import timezone
 
 from onboarding.models import DATA_FIELDS, ClientRecord, RecordStatus, Upload
-from onboarding.validation import GENERIC_RFCS
-
-DUPLICATE_FIELDS = ("external_id", "rfc", "curp")
+from onboarding.selectors.duplicates import DUPLICATE_FIELDS, Holder, Key, comparable, duplicate_groups
+from onboarding.services.duplicates import duplicate_problem
 
 
 def encode_row(
@@ -74,8 +73,8 @@ class StagedRow:
     def warning_count(self) -> int:
         return self.encoded[3]
 
-    def add_problem(self, problem: dict[str, Any]) -> None:
-        problems = [*json.loads(self.encoded[1]), problem]
+    def add_problems(self, added: list[dict[str, Any]]) -> None:
+        problems = [*json.loads(self.encoded[1]), *added]
         errors = sum(1 for p in problems if p["severity"] == "error")
         self.encoded = (self.encoded[0], _dumps(problems), errors, len(problems) - errors, *self.encoded[4:])
 
@@ -83,54 +82,31 @@ class StagedRow:
 # -- duplicates --------------------------------------------------------------------------------------------------
 
 
-def _comparable(name: str, value: str) -> bool:
-    return bool(value) and not (name == "rfc" and value in GENERIC_RFCS)
-
-
-def mark_duplicates(rows: Sequence[StagedRow], *, upload_id: int) -> None:
-    """Link each row whose external id, RFC or CURP another record already has (earlier in this file or staged
-    before; rejected records do not count) and add the blocking `duplicate` problem. One query per field."""
+def mark_duplicates(rows: Sequence[StagedRow], *, upload_id: int) -> set[Key]:
+    """Flag each row against the oldest other record holding each of its identifier values (staged before, or
+    earlier in this file; rejected records do not count): the rule of `services.duplicates` for a record newer than
+    every other holder, applied before the INSERT. Returns the values found held twice, whose earlier holders
+    `duplicates_refresh` flags in turn. One query per field."""
     at = {name: _DATA_START + DATA_FIELDS.index(name) for name in DUPLICATE_FIELDS}
-    known = {
-        name: _existing(name, {v for r in rows if _comparable(name, v := r.encoded[at[name]])})
-        for name in DUPLICATE_FIELDS
-    }
+    keys = {(name, v) for r in rows for name in DUPLICATE_FIELDS if comparable(name, v := r.encoded[at[name]])}
+    oldest = {key: holders[0] for key, holders in duplicate_groups(keys).items()}
+    found = set()
     for row in rows:
+        flags = []
         for name in DUPLICATE_FIELDS:
-            value = row.encoded[at[name]]
-            if not _comparable(name, value):
+            key = (name, row.encoded[at[name]])
+            if key not in keys:
                 continue
-            other = known[name].get(value)
-            if other and not row.duplicate_of:
-                pk, other_upload, other_row = other
-                in_file = other_upload == upload_id
-                row.duplicate_of, row.duplicate_field = pk, name
-                params = {"value": value, "other": pk, "in_file": in_file}
-                if in_file:
-                    params["row"] = other_row
-                row.add_problem({"field": name, "code": "duplicate", "severity": "error", "params": params})
-            # Later rows of this chunk see this one as their earlier record.
-            known[name].setdefault(value, (row.id, upload_id, row.source_row))
-
-
-def _existing(name: str, values: set[str]) -> dict[str, tuple[int, int | None, int | None]]:
-    """{value: (id, upload id, row)} of the oldest record not rejected holding each value in field `name`."""
-    if not values:
-        return {}
-    # Plain SQL: the ORM spends longer preparing a 2,000-value IN list than the database takes to answer it.
-    quote = connection.ops.quote_name
-    sql = "SELECT {0}, {1}, {2}, {3} FROM {4} WHERE {0} IN ({5}) AND {6} <> %s ORDER BY {1} DESC".format(  # noqa: S608
-        quote(name),
-        quote("id"),
-        quote("upload_id"),
-        quote("source_row"),
-        quote(ClientRecord._meta.db_table),
-        ", ".join(["%s"] * len(values)),
-        quote("status"),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, RecordStatus.REJECTED])
-        return {value: (pk, upload, row) for value, pk, upload, row in cursor.fetchall()}
+            other = oldest.get(key)
+            if other:
+                flags.append(duplicate_problem(*key, other, upload_id=upload_id))
+                row.duplicate_of, row.duplicate_field = row.duplicate_of or other.pk, row.duplicate_field or name
+                found.add(key)
+            else:  # later rows of this chunk see this one as their earlier record
+                oldest[key] = Holder(row.id, upload_id, row.source_row)
+        if flags:
+            row.add_problems(flags)
+    return found
 
 
 @contextmanager

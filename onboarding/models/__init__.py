@@ -6,6 +6,7 @@ from onboarding.models.records import (
     ActividadVulnerable,
     ClientRecord,
     ClientType,
+    DuplicateDismissal,
     RecordStatus,
 )
 from onboarding.models.submissions import ArtuEnvironment, BatchState, Submission, SubmissionBatch, SubmissionStatus
@@ -30,6 +31,7 @@ __all__ = [
     "AuditVerification",
     "ClientRecord",
     "ClientType",
+    "DuplicateDismissal",
     "RecordStatus",
     "ReviewQueueColumns",
 ]

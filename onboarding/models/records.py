@@ -248,3 +248,28 @@ class ClientRecord(models.Model):
     @property
     def is_person(self) -> bool:
         return self.client_type == ClientType.INDIVIDUAL
+
+
+class DuplicateDismissal(models.Model):
+    """An officer's finding that two records sharing one identifier value are different clients: that value no
+    longer flags the pair (services.duplicates). Another value they come to share is a new question."""
+
+    first = models.ForeignKey(ClientRecord, on_delete=models.CASCADE, related_name="+", db_index=False)
+    second = models.ForeignKey(ClientRecord, on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(max_length=20)
+    value = models.CharField(max_length=100)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("not-a-duplicate decision")
+        verbose_name_plural = _("not-a-duplicate decisions")
+        default_permissions = ()
+        constraints = [
+            # `first` is the older record: one row per pair and value, whichever side it was settled from.
+            models.UniqueConstraint(fields=["first", "second", "field", "value"], name="dismissal_pair_value"),
+            models.CheckConstraint(condition=models.Q(first__lt=models.F("second")), name="dismissal_pair_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.first_id} ≠ #{self.second_id} ({self.field} {self.value})"

@@ -9,8 +9,16 @@ from django.db import transaction
 from onboarding.errors import InvalidTransition, StaleRecord
 from onboarding.models import DATA_FIELDS, AuditAction, ClientRecord, RecordStatus
 from onboarding.permissions import PERM_ADD_RECORD, PERM_CHANGE_RECORD
+from onboarding.selectors.duplicates import DUPLICATE_FIELDS, Key, duplicate_keys
 from onboarding.selectors.records import record_stale_fields
-from onboarding.services.audit import audit_event_write, json_safe
+from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write, json_safe
+from onboarding.services.duplicates import (
+    FLAG_FIELDS,
+    duplicate_flags_set,
+    duplicate_flags_still_true,
+    duplicates_lock,
+    duplicates_refresh,
+)
 from onboarding.validation import derive_scopes, split_problems, validate_record
 
 # Data may be changed only before submission; a change sends the record (back) to review.
@@ -26,10 +34,12 @@ def record_apply_data(record: ClientRecord, data: dict[str, Any]) -> None:
     if not record.scopes_override:
         record.scopes = values["scopes"] = derive_scopes(values)
     problems = validate_record(values)
-    errors, warnings = split_problems(problems)
+    _errors, warnings = split_problems(problems)
     old_warnings = [p for p in record.problems if p.get("severity") == "warning"]
+    # Duplicate flags are not validation: they stay while the record holds the value (services.duplicates).
+    flags = duplicate_flags_still_true(record)
     record.problems = [p.as_dict() for p in problems]
-    record.error_count, record.warning_count = len(errors), len(warnings)
+    duplicate_flags_set(record, flags)
     if [p.as_dict() for p in warnings] != old_warnings:
         record.warnings_acknowledged = False
 
@@ -41,20 +51,35 @@ def record_data_diff(before: dict[str, Any], record: ClientRecord) -> dict[str, 
     return {f: [before[f], after[f]] for f in DATA_FIELDS if before[f] != after[f]}
 
 
+def _identifier_keys(record_id: int, data: dict[str, Any]) -> set[Key]:
+    """The identifier values an update would take from or give to the record (none when they stay), read before
+    locking it: the duplicate lock on a value is taken before any row lock (services.duplicates)."""
+    old = ClientRecord.objects.filter(pk=record_id).values(*DUPLICATE_FIELDS).first()
+    if old is None or all(data.get(f, old[f]) == old[f] for f in DUPLICATE_FIELDS):
+        return set()
+    return duplicate_keys(old) | duplicate_keys({f: data.get(f, old[f]) for f in DUPLICATE_FIELDS})
+
+
 def record_create(*, actor, data: dict[str, Any]) -> ClientRecord:
-    """Stage one record typed into the form; it goes to review. Writes `record.created`."""
+    """Stage one record typed into the form; it goes to review, flagged with any record holding one of its
+    identifiers (and that record with it). Writes `record.created`, then `record.updated` for each flag set."""
     if not actor.has_perm(PERM_ADD_RECORD):
         raise PermissionDenied
     record = ClientRecord(created_by=actor, updated_by=actor, status=RecordStatus.IN_REVIEW)
     record_apply_data(record, data)
+    keys = duplicate_keys({f: getattr(record, f) for f in DUPLICATE_FIELDS})
     with transaction.atomic(durable=True):
+        duplicates_lock(keys)
         record.save()
-        audit_event_write(
-            actor=actor,
+        created = EventSpec(
             action=AuditAction.RECORD_CREATED,
             record_id=record.pk,
             changes={"data": json_safe({f: getattr(record, f) for f in DATA_FIELDS}), "source": "form"},
         )
+        flagged = duplicates_refresh(keys=keys)
+        audit_events_write(actor=actor, events=[created, *flagged.events])
+        if record.pk in flagged.changes:
+            record.refresh_from_db(fields=FLAG_FIELDS)
     return record
 
 
@@ -75,7 +100,9 @@ def record_update(
     keeps the other person's value unless it is named in `keep_mine`."""
     if not actor.has_perm(PERM_CHANGE_RECORD):
         raise PermissionDenied
+    keys = _identifier_keys(record_id, data)
     with transaction.atomic(durable=True):
+        duplicates_lock(keys)
         record = ClientRecord.objects.select_for_update().get(pk=record_id)
         if record.status not in EDITABLE_STATUSES:
             raise InvalidTransition(status=record.status)
@@ -99,9 +126,11 @@ def record_update(
         changes["version"] = [version, record.version]
         if base_version is not None and base_version != version:
             changes["reapplied_from"] = base_version
-        audit_event_write(
-            actor=actor, action=AuditAction.RECORD_UPDATED, record_id=record.pk, changes=changes, reason=reason
-        )
+        event = EventSpec(action=AuditAction.RECORD_UPDATED, record_id=record.pk, changes=changes, reason=reason)
+        flagged = duplicates_refresh(keys=keys)
+        audit_events_write(actor=actor, events=[event, *flagged.events])
+        if record.pk in flagged.changes:
+            record.refresh_from_db(fields=FLAG_FIELDS)
     return record
 
 

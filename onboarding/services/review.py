@@ -19,10 +19,24 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from onboarding.errors import InvalidTransition, StaleRecord
-from onboarding.models import AuditAction, ClientRecord, RecordStatus, ReviewQueueColumns
+from onboarding.models import AuditAction, ClientRecord, DuplicateDismissal, RecordStatus, ReviewQueueColumns
 from onboarding.permissions import PERM_REVIEW
+from onboarding.selectors.duplicates import (
+    DUPLICATE_FIELDS,
+    duplicate_dismissals,
+    duplicate_keys,
+    record_duplicate_keys,
+)
 from onboarding.selectors.review import record_changes_since, review_queue_filter
 from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write
+from onboarding.services.duplicates import (
+    FLAG_FIELDS,
+    FlagState,
+    duplicate_flags_set,
+    duplicate_flags_still_true,
+    duplicates_lock,
+    duplicates_refresh,
+)
 
 BULK_CHUNK = 500
 
@@ -215,15 +229,24 @@ def _decide(record: ClientRecord, actor, action: str, reason: str = "", comment:
 DECISION_FIELDS = ["status", "reviewed_by", "reviewed_at", "reject_reason", "review_comment"]
 
 
+def _identifier_keys(record_ids: Iterable[int]) -> set:
+    """The identifier values the records hold now, read before they are locked (the duplicate lock comes first)."""
+    rows = ClientRecord.objects.filter(pk__in=list(record_ids)).values(*DUPLICATE_FIELDS)
+    return set().union(*(duplicate_keys(row) for row in rows))
+
+
 def _decide_one(*, actor, record_id: int, version: int | None, action: str, reason: str = "", comment: str = ""):
     if not actor.has_perm(PERM_REVIEW):
         raise PermissionDenied
+    # A rejected record stops counting as a holder of its identifiers: the records flagged with it are settled.
+    keys = _identifier_keys([record_id]) if action == ReviewAction.REJECT else set()
     with transaction.atomic(durable=True):
+        duplicates_lock(keys)
         record = _lock(record_id, version)
         _raise_blockers(_blockers(record, actor, action))
         event = _decide(record, actor, action, reason, comment)
         record.save(update_fields=DECISION_FIELDS)
-        audit_events_write(actor=actor, events=[event])
+        audit_events_write(actor=actor, events=[event, *duplicates_refresh(keys=keys).events])
     return record
 
 
@@ -287,25 +310,99 @@ def record_acknowledge_warnings(*, actor, record_id: int, version: int | None = 
     return record
 
 
-def record_duplicate_dismiss(*, actor, record_id: int, comment: str = "", version: int | None = None) -> ClientRecord:
-    """Resolve a possible duplicate as a different client: clears the link and the `duplicate` problem.
-    Writes `record.updated` (review state only; the data and its version are unchanged)."""
+def _pairs_to_dismiss(record: ClientRecord, other: ClientRecord | None) -> set[tuple[int, int, str, str]]:
+    """(older, newer, field, value) to declare different clients: with `other`, every value the two share and
+    have not settled yet; alone, each flag the record carries."""
+    if other is None:
+        flags = [p for p in duplicate_flags_still_true(record) if p["params"].get("other")]
+        found = {(record.pk, p["params"]["other"], p["field"], p["params"]["value"]) for p in flags}
+    else:
+        shared = record_duplicate_keys(record) & record_duplicate_keys(other)
+        found = {(record.pk, other.pk, field, value) for field, value in shared}
+    pairs = {(min(a, b), max(a, b), field, value) for a, b, field, value in found}
+    return pairs - duplicate_dismissals(p[0] for p in pairs)
+
+
+def duplicate_pair_open(record: ClientRecord, other: ClientRecord) -> bool:
+    """Whether the pair may still be declared different clients: neither rejected, one of them still in review."""
+    open_statuses = ALLOWED_FROM[ReviewAction.NOT_DUPLICATE]
+    statuses = (record.status, other.status)
+    return RecordStatus.REJECTED not in statuses and any(s in open_statuses for s in statuses)
+
+
+def _check_pair(record: ClientRecord, other: ClientRecord, pairs) -> None:
+    if not duplicate_pair_open(record, other):
+        message = _("One of the records is rejected, or both are past review; there is nothing to settle.")
+        raise InvalidTransition(message)
+    if not pairs:
+        message = _("These records share no external id, RFC or CURP that is not already settled.")
+        raise ValidationError(message, code="not_duplicate")
+
+
+def record_duplicate_dismiss(
+    *, actor, record_id: int, other_id: int | None = None, comment: str = "", version: int | None = None
+) -> ClientRecord:
+    """Declare a record a different client from those it is flagged against (or from `other_id` only, for every
+    value they share): those pairs stop being flagged for those values, on both sides. Writes `record.updated` on
+    every record of each pair. Raises PermissionDenied, InvalidTransition, StaleRecord, ValidationError."""
     if not actor.has_perm(PERM_REVIEW):
         raise PermissionDenied
     comment = comment.strip() or str(_("Checked: not a duplicate."))
     with transaction.atomic(durable=True):
+        duplicates_lock(keys := _identifier_keys([record_id, other_id or record_id]))
         record = _lock(record_id, version)
-        _raise_blockers(_blockers(record, actor, ReviewAction.NOT_DUPLICATE))
-        changes = {"duplicate_of": [record.duplicate_of_id, None], "duplicate_field": [record.duplicate_field, ""]}
-        record.duplicate_of, record.duplicate_field = None, ""
-        record.problems = [p for p in record.problems if p.get("code") != "duplicate"]
-        record.error_count = sum(1 for p in record.problems if p.get("severity") == "error")
-        record.warning_count = sum(1 for p in record.problems if p.get("severity") == "warning")
-        record.save(update_fields=["duplicate_of", "duplicate_field", "problems", "error_count", "warning_count"])
-        audit_event_write(
-            actor=actor, action=AuditAction.RECORD_UPDATED, record_id=record.pk, changes=changes, reason=comment
+        other = ClientRecord.objects.select_for_update().get(pk=other_id) if other_id else None
+        pairs = _pairs_to_dismiss(record, other)
+        if other is None:
+            _raise_blockers(_blockers(record, actor, ReviewAction.NOT_DUPLICATE))
+        else:
+            _check_pair(record, other, pairs)
+        DuplicateDismissal.objects.bulk_create(
+            [DuplicateDismissal(first_id=a, second_id=b, field=f, value=v, created_by=actor) for a, b, f, v in pairs]
         )
+        partners: dict[int, set[int]] = {record.pk: set()}
+        for a, b, _f, _v in pairs:
+            partners.setdefault(a, set()).add(b)
+            partners.setdefault(b, set()).add(a)
+        before = {r.pk: FlagState.of(r) for r in ClientRecord.objects.filter(pk__in=partners).only(*FLAG_FIELDS)}
+        # Flags left from before the rule (no value, or a value the record no longer holds) go too.
+        duplicate_flags_set(record, duplicate_flags_still_true(record))
+        record.save(update_fields=FLAG_FIELDS)
+        events = duplicates_refresh(keys=keys, reason=comment, silent=partners).events
+        for row in ClientRecord.objects.filter(pk__in=partners).only(*FLAG_FIELDS).order_by("pk"):
+            after = FlagState.of(row)
+            changes = before[row.pk].changes_to(after)
+            changes.setdefault("duplicate_of", [before[row.pk].link[0], after.link[0]])
+            changes.setdefault("duplicate_field", [before[row.pk].link[1], after.link[1]])
+            changes["not_duplicate_of"] = [None, sorted(partners[row.pk])]
+            events.append(
+                EventSpec(action=AuditAction.RECORD_UPDATED, record_id=row.pk, changes=changes, reason=comment)
+            )
+        audit_events_write(actor=actor, events=events)
+    record.refresh_from_db()
     return record
+
+
+def record_duplicate_keep(
+    *, actor, record_id: int, other_id: int, comment: str = "", version: int | None = None
+) -> ClientRecord:
+    """Keep `record_id` and reject `other_id` (at `version`) as its duplicate, with the catalogue's reason; the
+    kept record's flag for it clears. Raises what `record_reject` raises; ValidationError when they share nothing,
+    InvalidTransition when the record to keep is rejected itself."""
+    if not actor.has_perm(PERM_REVIEW):
+        raise PermissionDenied
+    rows = ClientRecord.objects.filter(pk__in=[record_id, other_id]).values("pk", "status", *DUPLICATE_FIELDS)
+    found = {row["pk"]: row for row in rows}
+    if len(found) != 2 or not (duplicate_keys(found[record_id]) & duplicate_keys(found[other_id])):
+        message = _("These records share no external id, RFC or CURP; neither is a duplicate of the other.")
+        raise ValidationError(message, code="not_duplicate")
+    if found[record_id]["status"] == RecordStatus.REJECTED:
+        raise InvalidTransition(_("Record #%(kept)s is rejected; it cannot be the one kept.") % {"kept": record_id})
+    note = _("Duplicate of record #%(kept)s, which was kept.") % {"kept": record_id}
+    comment = f"{note} {comment.strip()}".strip()
+    return record_reject(
+        actor=actor, record_id=other_id, reason=RejectReason.DUPLICATE, comment=comment, version=version
+    )
 
 
 # -- many records ------------------------------------------------------------------------------------------------
@@ -336,6 +433,8 @@ def _bulk(
         chunk = ids[start : start + BULK_CHUNK]
         source = review_queue_filter(**filters) if filters is not None else ClientRecord.objects.all()
         with transaction.atomic(durable=True):
+            if action == ReviewAction.REJECT:
+                duplicates_lock(every=True)  # rejecting changes who holds the records' identifiers
             # Locked in primary-key order, so two bulk actions over overlapping sets cannot deadlock.
             records = list(source.select_for_update(of=("self",)).filter(pk__in=chunk).order_by("pk"))
             result.skipped["gone"] += len(chunk) - len(records)
@@ -359,7 +458,8 @@ def _bulk(
             )
             if changed != len(ready):  # impossible under the lock; refuse rather than audit what did not happen
                 raise InvalidTransition()
-            audit_events_write(actor=actor, events=events)
+            keys = set().union(*map(record_duplicate_keys, ready)) if action == ReviewAction.REJECT else ()
+            audit_events_write(actor=actor, events=[*events, *duplicates_refresh(keys=keys).events])
             result.done += len(ready)
     result.skipped = +result.skipped
     return result

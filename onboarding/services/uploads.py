@@ -29,7 +29,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.text import Truncator
@@ -45,7 +45,9 @@ from onboarding.imports.store import IdReserver, RecordInserter, StagedRow, bulk
 from onboarding.imports.tables import FileInfo, refuse
 from onboarding.models import AuditAction, ClientRecord, Upload, UploadStatus
 from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
+from onboarding.selectors.duplicates import upload_keys_held_elsewhere
 from onboarding.services.audit import EventSpec, audit_event_write, audit_events_write
+from onboarding.services.duplicates import FlagChange, duplicates_lock, duplicates_refresh
 from onboarding.services.mappings import saved_mapping_write, saved_mappings_offered
 
 logger = logging.getLogger(__name__)
@@ -260,6 +262,13 @@ class StageCounts:
         self.warnings += bool(row.warning_count)
         self.duplicates += bool(row.duplicate_of)
 
+    def reflagged(self, change: FlagChange) -> None:
+        """Count a row again after `duplicates_refresh` changed its flags."""
+        was_error, is_error = change.errors[0] > 0, change.errors[1] > 0
+        self.ready += was_error - is_error
+        self.errors += is_error - was_error
+        self.duplicates += change.flagged[1] - change.flagged[0]
+
 
 class StagingInterrupted(DomainError):
     default_message = gettext_lazy(
@@ -395,17 +404,18 @@ def _spooled_chunks(spool: IO[bytes]) -> Iterator[list[tuple]]:
 def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
     """Inside the staging transaction: ids, duplicate links, the INSERTs, then one `record.created` per record."""
     reserver, inserter, counts = IdReserver(), RecordInserter(upload=upload), StageCounts()
-    ids, source_rows = array("q"), array("q")
+    ids, source_rows, held_twice = array("q"), array("q"), set()
     for chunk in _spooled_chunks(spool):
         rows = [StagedRow(*item) for item in chunk]
         for row, pk in zip(rows, reserver.take(len(rows)), strict=True):
             row.id = pk
-        mark_duplicates(rows, upload_id=upload.pk)
+        held_twice |= mark_duplicates(rows, upload_id=upload.pk)
         inserter.insert(rows)
         for row in rows:
             counts.add(row)
             ids.append(row.id)
             source_rows.append(row.source_row)
+    _flag_earlier_holders(upload, held_twice, counts)
     # The events go last: writing them locks the audit chain's head, which every audited action of every user
     # needs, so it is held for the events only, not for the whole insert.
     mapped_by = _mapper_name(upload)
@@ -425,6 +435,23 @@ def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
             ],
         )
     return counts
+
+
+def _flag_earlier_holders(upload: Upload, held_twice: set, counts: StageCounts) -> None:
+    """The other side of each duplicate: the record staged before, or the earlier row of this file, is flagged too.
+
+    The every-value lock is taken only now, so a long file does not hold up other saves while it is read in. On
+    PostgreSQL a record committed meanwhile was not seen by the chunks: the values this upload shares with any
+    other record are looked up again under the lock (on SQLite nobody else could commit since the transaction
+    began)."""
+    duplicates_lock(every=True)
+    if connection.vendor == "postgresql":
+        held_twice = held_twice | upload_keys_held_elsewhere(upload_id=upload.pk)
+    flagged = duplicates_refresh(keys=held_twice, silent_upload=upload.pk)
+    audit_events_write(actor=upload.created_by, events=flagged.events)
+    for change in flagged.changes.values():
+        if change.upload_id == upload.pk:
+            counts.reflagged(change)
 
 
 def _staged(upload: Upload, counts: StageCounts, rows: int) -> None:

@@ -63,6 +63,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "record": record,
             "problems": problems,
+            "duplicates": [p for p in problems if p.code == "duplicate" and p.params.get("other")],
             "history": history,
             "editable": record.status in EDITABLE_STATUSES,
             "review": review_availability(record=record, user=request.user),

@@ -81,6 +81,7 @@ class RowKit:
         self.urls = {name: reverse(f"review:{name}", args=[_PK]) for name in ("row",)}
         self.urls |= {action: reverse("review:action", args=[_PK, action]) for action in ReviewAction.values}
         self.urls |= {"detail": reverse("records:detail", args=[_PK]), "edit": reverse("records:edit", args=[_PK])}
+        self.compare_url = reverse("duplicates:compare", args=[_PK, _PK + 1])
         self.cell_url = reverse("review:cell", args=[_PK, _FIELD])
         self.labels = {name: str(label) for name, label in FIELD_LABELS.items()}
         self.cells = {
@@ -132,7 +133,8 @@ class RowKit:
         record.duplicate_label = self.labels.get(record.duplicate_field, record.duplicate_field)
         record.next = self.next
         if record.duplicate_of_id:
-            record.urls["duplicate"] = self.urls["detail"].replace(str(_PK), str(record.duplicate_of_id))
+            other = self.compare_url.replace(str(_PK + 1), str(record.duplicate_of_id))
+            record.urls["duplicate"] = other.replace(str(_PK), pk)
         return record
 
     def _cell(self, record: ClientRecord, name: str, cell_url: str, worst: dict[str, str]) -> dict[str, Any]:

@@ -23,17 +23,18 @@ def test_a_file_is_staged_and_reported_row_by_row(tmp_path, capturista):
     output = run(str(path), "--user", "capturista", "--report", str(report))
     upload = Upload.objects.get()
     assert f"upload: {upload.pk}" in output
-    assert "rows: 3  ready: 1  errors: 2  warnings: 0  duplicates: 1" in output
+    assert "rows: 3  ready: 0  errors: 3  warnings: 0  duplicates: 2" in output
     lines = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
     assert [line["row"] for line in lines] == [2, 3, 4]
     assert lines[0] == {
         "row": 2,
         "external_id": "C-00000",
         "record": lines[0]["record"],
-        "status": "ready",
-        "duplicate_of": None,
-        "problems": [],
+        "status": "error",
+        "duplicate_of": lines[2]["record"],
+        "problems": lines[0]["problems"],
     }
+    assert {p["field"] for p in lines[0]["problems"]} == {"external_id", "rfc", "curp"}
     assert lines[1]["status"] == "error" and any(p["field"] == "rfc" for p in lines[1]["problems"])
     assert lines[2]["duplicate_of"] == lines[0]["record"]
     assert {"field": "external_id", "code": "duplicate", "severity": "error"} in lines[2]["problems"]

@@ -16,7 +16,7 @@ import onboarding.services.uploads as uploads
 from onboarding.imports.pipeline import RowPreparer
 from onboarding.models import AuditAction, AuditEvent, ClientRecord, RecordStatus, SavedMapping, Upload, UploadStatus
 from onboarding.services.audit import audit_chain_verify
-from onboarding.services.records import record_apply_data, record_update
+from onboarding.services.records import record_apply_data, record_create, record_update
 from onboarding.services.review import record_approve, record_bulk_approve
 from onboarding.services.uploads import (
     upload_map_columns,
@@ -146,18 +146,27 @@ def test_row_problems_are_stored_with_codes_and_counted(stage):
     assert (upload.ready_count, upload.error_count, upload.warning_count) == (2, 3, 1)
 
 
+def duplicate_flags(record: ClientRecord) -> set[tuple[str, int]]:
+    record.refresh_from_db()
+    return {(p["field"], p["params"]["other"]) for p in record.problems if p["code"] == "duplicate"}
+
+
 @pytest.mark.parametrize(("column", "field"), [("Número de cliente", "external_id"), ("RFC", "rfc"), ("CURP", "curp")])
-def test_duplicates_inside_the_file_link_to_the_earlier_row(stage, column, field):
+def test_duplicates_inside_the_file_flag_both_rows(stage, column, field):
     first, second = person(0), person(1)
     second[column] = first[column]
     upload = stage(csv_bytes([first, second, person(2)]))
     records = by_row(upload)
-    assert records[3].duplicate_of == records[2]
-    assert records[3].duplicate_field == field
-    duplicate = next(p for p in records[3].problems if p["code"] == "duplicate")
-    assert duplicate["severity"] == "error" and duplicate["params"]["in_file"] and duplicate["params"]["row"] == 2
-    assert records[2].duplicate_of is None and records[4].duplicate_of is None
-    assert upload.duplicate_count == 1 and upload.error_count == 1
+    assert records[3].duplicate_of == records[2] and records[2].duplicate_of == records[3]
+    assert records[3].duplicate_field == records[2].duplicate_field == field
+    later = next(p for p in records[3].problems if p["code"] == "duplicate")
+    assert later["severity"] == "error" and later["params"]["in_file"] and later["params"]["row"] == 2
+    earlier = next(p for p in records[2].problems if p["code"] == "duplicate")
+    assert earlier["params"] == {"value": later["params"]["value"], "other": records[3].pk, "in_file": True, "row": 3}
+    assert records[4].duplicate_of is None
+    assert (upload.ready_count, upload.error_count, upload.duplicate_count) == (1, 2, 2)
+    # New rows: their `record.created` events say how they were staged, with no extra event for the flag.
+    assert not AuditEvent.objects.filter(action=AuditAction.RECORD_UPDATED).exists()
 
 
 def test_duplicates_are_found_across_chunks(stage, monkeypatch):
@@ -165,19 +174,36 @@ def test_duplicates_are_found_across_chunks(stage, monkeypatch):
     rows = [person(i) for i in range(5)] + [person(0)]
     upload = stage(csv_bytes(rows))
     records = by_row(upload)
-    assert records[7].duplicate_of == records[2]
-    assert upload.duplicate_count == 1
+    assert records[7].duplicate_of == records[2] and records[2].duplicate_of == records[7]
+    assert upload.duplicate_count == 2 and upload.ready_count == 4
 
 
-def test_duplicates_of_records_staged_before_are_flagged_not_of_rejected_ones(stage):
+def test_duplicates_of_records_staged_before_are_flagged_on_both_not_of_rejected_ones(stage):
     existing = ClientRecordFactory(external_id="C-00000")
-    ClientRecordFactory(external_id="C-00001", status=RecordStatus.REJECTED)
+    rejected = ClientRecordFactory(external_id="C-00001", status=RecordStatus.REJECTED)
     upload = stage(csv_bytes([person(0), person(1)]))
     records = by_row(upload)
     assert records[2].duplicate_of == existing and records[2].duplicate_field == "external_id"
     duplicate = next(p for p in records[2].problems if p["code"] == "duplicate")
     assert duplicate["params"] == {"value": "C-00000", "other": existing.pk, "in_file": False}
     assert records[3].duplicate_of is None
+    assert duplicate_flags(existing) == {("external_id", records[2].pk)}
+    assert duplicate_flags(rejected) == set()
+    # The record staged before changed: audited, as the person whose upload found the duplicate.
+    event = AuditEvent.objects.get(record=existing, action=AuditAction.RECORD_UPDATED)
+    assert event.actor == upload.created_by and event.changes["duplicate_of"] == [None, records[2].pk]
+    assert upload.duplicate_count == 1  # the upload's own rows
+    assert audit_chain_verify().ok
+
+
+def test_a_record_typed_before_and_a_later_upload_flag_each_other(stage, capturista):
+    typed = record_create(
+        actor=capturista,
+        data={"client_type": "individual", "name": "Ana", "last_name": "Ruiz Paz", "external_id": "C-00000"},
+    )
+    upload = stage(csv_bytes([person(0)]))
+    row = ClientRecord.objects.get(upload=upload)
+    assert duplicate_flags(typed) == {("external_id", row.pk)} and duplicate_flags(row) == {("external_id", typed.pk)}
 
 
 def test_the_generic_rfc_is_never_a_duplicate(stage):
@@ -199,6 +225,7 @@ def test_the_same_file_twice_is_caught_before_staging(stage, capturista):
     assert ClientRecord.objects.count() == 2
     again = upload_map_columns(actor=capturista, upload_id=again.pk, mapping=again.mapping, allow_same_file=True)
     assert again.status == UploadStatus.STAGED and again.duplicate_count == 2
+    assert ClientRecord.objects.filter(duplicate_of__isnull=False).count() == 4
 
 
 def test_a_saved_mapping_is_applied_to_a_later_file_with_the_same_headers(stage, capturista):
@@ -476,15 +503,16 @@ def test_problem_rows_export_as_csv_with_neutralised_formulas_and_messages(probl
         content = b"".join(export.chunks).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(content)))
     assert rows[0][0] == "Row" and rows[0][-1] == "Messages" and rows[0][1:-2] == problem_upload.headers
-    assert [r[0] for r in rows[1:]] == ["3", "4", "5", "6"]
-    formula_row = rows[1]
+    assert [r[0] for r in rows[1:]] == ["2", "3", "4", "5", "6"]
+    assert "is also in row 6 of this file" in rows[1][-1]  # both rows of a duplicate pair
+    formula_row = rows[2]
     assert formula_row[3] == '\'=HYPERLINK("http://x")'
     assert "would run as a spreadsheet formula" in formula_row[-1]
-    assert "is not a date" in rows[2][-1]
-    assert rows[3][-1].startswith("Warning:")
-    assert "is also in row 2 of this file" in rows[4][-1]
+    assert "is not a date" in rows[3][-1]
+    assert rows[4][-1].startswith("Warning:")
+    assert "is also in row 2 of this file" in rows[5][-1]
     event = AuditEvent.objects.get(action=AuditAction.EXPORT)
-    assert event.actor == oficial and event.upload_id == problem_upload.pk and event.changes["rows"] == 4
+    assert event.actor == oficial and event.upload_id == problem_upload.pk and event.changes["rows"] == 5
 
 
 def test_problem_rows_messages_follow_the_readers_language(problem_upload, oficial):
@@ -504,12 +532,44 @@ def test_problem_rows_export_as_xlsx_text_cells(problem_upload, auditor):
     export = upload_problems_export(actor=auditor, upload_id=problem_upload.pk, file_format="xlsx")
     sheet = load_workbook(io.BytesIO(b"".join(export.chunks))).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert len(values) == 5
-    assert values[1][3] == '\'=HYPERLINK("http://x")'
-    assert all(c.data_type == "s" for c in sheet[2])
+    assert len(values) == 6
+    assert values[2][3] == '\'=HYPERLINK("http://x")'
+    assert all(c.data_type == "s" for c in sheet[3])
 
 
 def test_problem_rows_are_for_upload_viewers_only(problem_upload, nobody):
     with pytest.raises(PermissionDenied):
         upload_problems_export(actor=nobody, upload_id=problem_upload.pk, file_format="csv")
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_record_typed_while_a_file_is_staged_is_flagged_with_its_row(stage, capturista, monkeypatch):
+    """On PostgreSQL the file's rows are looked up before the form's record commits; the check under the lock at
+    the end of staging finds it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite stages one write transaction at a time")
+    import threading
+
+    typed, real = [], uploads._flag_earlier_holders
+
+    def type_one_meanwhile(upload, held_twice, counts):
+        def save():
+            data = {"client_type": "individual", "name": "Ana", "last_name": "Ruiz Paz", "external_id": "C-00000"}
+            typed.append(record_create(actor=capturista, data=data))
+            connection.close()
+
+        thread = threading.Thread(target=save)
+        thread.start()
+        thread.join()
+        return real(upload, held_twice, counts)
+
+    monkeypatch.setattr(uploads, "_flag_earlier_holders", type_one_meanwhile)
+    upload = stage(csv_bytes([person(0)]))
+    row = ClientRecord.objects.get(upload=upload)
+    assert duplicate_flags(typed[0]) == {("external_id", row.pk)}
+    assert duplicate_flags(row) == {("external_id", typed[0].pk)}
+    assert upload.duplicate_count == 1 and upload.ready_count == 0

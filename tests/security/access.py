@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from onboarding.models import ClientRecord
 from tests.security.world import ANONYMOUS, ROLES, World
 
 EVERYONE = frozenset(ROLES)
@@ -50,6 +51,12 @@ def _record(w: World) -> dict:
 
 def _upload(w: World) -> dict:
     return {"pk": w.upload.pk}
+
+
+def _pair(w: World) -> dict:
+    """The world's record and another (one of its upload's): any two records may be compared."""
+    other = ClientRecord.objects.exclude(pk=w.record.pk).order_by("pk").values_list("pk", flat=True).first()
+    return {"left": w.record.pk, "right": other}
 
 
 def _submission(w: World) -> dict:
@@ -110,6 +117,10 @@ ACCESS: dict[str, Rule] = {
     "review:row": Rule(get=READERS, post=None, kwargs=_record, headers=HTMX),
     "review:cell": Rule(get=MAKERS, post=MAKERS, kwargs=lambda w: {"pk": w.record.pk, "field": "name"}, headers=HTMX),
     "review:action": Rule(get=OFFICERS, post=OFFICERS, kwargs=lambda w: {"pk": w.record.pk, "action": "approve"}),
+    # Two possible duplicates side by side: everyone with a role compares; officers settle.
+    "duplicates:compare": Rule(get=READERS, post=None, kwargs=_pair),
+    "duplicates:keep": Rule(get=None, post=OFFICERS, kwargs=lambda w: {**_pair(w), "kept": w.record.pk}),
+    "duplicates:not-duplicate": Rule(get=None, post=OFFICERS, kwargs=_pair),
     # Submissions: officers start and resume them; auditors read them too.
     "submissions:list": Rule(get=SUBMISSION_READERS, post=None),
     "submissions:create": Rule(get=OFFICERS, post=OFFICERS),

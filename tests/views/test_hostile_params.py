@@ -64,6 +64,7 @@ ENDPOINTS = {
     "audit:export": ([], list(AuditFilterForm.base_fields), {}),
     "audit:event": (["event"], [], {}),
     "healthz": ([], [], {}),
+    "duplicates:compare": (["record", "other_record"], [], {}),
 }
 # POST only: a GET is refused (405) before any parameter is read; their forms have tests of their own.
 POST_ONLY = {
@@ -76,6 +77,8 @@ POST_ONLY = {
     "records:send-to-review",
     "uploads:mapping-share",
     "uploads:mapping-delete",
+    "duplicates:keep",
+    "duplicates:not-duplicate",
 }
 
 
@@ -99,12 +102,19 @@ def objects(oficial, settings, tmp_path):
     """One of each thing a URL can name: a record, an upload waiting for its mapping, a submission, an event."""
     settings.MEDIA_ROOT = tmp_path
     record = ClientRecordFactory(status=RecordStatus.APPROVED)
+    other_record = ClientRecordFactory(rfc=record.rfc)
     upload = upload_receive(actor=oficial, file=uploaded(b"RFC,Nombre\nXAXX010101000,Ana\n", "c.csv"), encoding="")
     submission = submission_start(actor=oficial, environment="test", enqueue=False)
     from onboarding.models import AuditEvent
 
     event = AuditEvent.objects.order_by("-seq").first()
-    return {"record": record.pk, "upload": upload.pk, "submission": submission.pk, "event": event.seq}
+    return {
+        "record": record.pk,
+        "other_record": other_record.pk,
+        "upload": upload.pk,
+        "submission": submission.pk,
+        "event": event.seq,
+    }
 
 
 def _cases():

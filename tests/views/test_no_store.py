@@ -32,6 +32,7 @@ def world(settings, tmp_path, admin_user, capturista):
     """One of everything a page can show: a record, an upload with a problem row, a submission, audit events."""
     settings.MEDIA_ROOT = tmp_path / "media"
     record = ClientRecordFactory()
+    twin = ClientRecordFactory(rfc=record.rfc)
     upload = upload_receive(
         actor=capturista, file=uploaded(csv_bytes([person(0), person(1, **{"Fecha de nacimiento": "99/99/1999"})]))
     )
@@ -42,6 +43,7 @@ def world(settings, tmp_path, admin_user, capturista):
     saved = upload_map_columns(actor=admin_user, upload_id=own.pk, mapping=own.mapping, save_as="Propio").saved_mapping
     return {
         "record": record.pk,
+        "twin": twin.pk,
         "upload": upload.pk,
         "submission": submission.pk,
         "event": AuditEvent.objects.last(),
@@ -74,6 +76,9 @@ REQUESTS = [
     ("review:row", "get", lambda w: [w["record"]], {}, True),
     ("review:cell", "get", lambda w: [w["record"], "name"], {}, True),
     ("review:action", "get", lambda w: [w["record"], "reject"], {}, True),
+    ("duplicates:compare", "get", lambda w: [w["record"], w["twin"]], {}, False),
+    ("duplicates:keep", "post", lambda w: [w["record"], w["twin"], w["record"]], {"comment": "x"}, False),
+    ("duplicates:not-duplicate", "post", lambda w: [w["record"], w["twin"]], {"comment": "x"}, False),
     ("submissions:list", "get", lambda w: [], {}, False),
     ("submissions:create", "get", lambda w: [], {}, False),
     ("submissions:preview", "get", lambda w: [], {"what": "all", "environment": "test"}, True),
