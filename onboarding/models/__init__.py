@@ -2,10 +2,13 @@ from onboarding.models.audit import AuditAction, AuditChainHead, AuditEvent, Aud
 from onboarding.models.records import (
     AV_FIELDS,
     DATA_FIELDS,
+    SEARCH_FIELDS,
     ActividadVulnerable,
     ClientRecord,
     ClientType,
     RecordStatus,
+    record_search_text,
+    search_fold,
 )
 from onboarding.models.submissions import ArtuEnvironment, BatchState, Submission, SubmissionBatch, SubmissionStatus
 from onboarding.models.uploads import SavedMapping, Upload, UploadFormat, UploadStatus
@@ -22,6 +25,7 @@ __all__ = [
     "UploadStatus",
     "AV_FIELDS",
     "DATA_FIELDS",
+    "SEARCH_FIELDS",
     "ActividadVulnerable",
     "AuditAction",
     "AuditChainHead",
@@ -30,4 +34,6 @@ __all__ = [
     "ClientRecord",
     "ClientType",
     "RecordStatus",
+    "record_search_text",
+    "search_fold",
 ]
