@@ -109,3 +109,22 @@ def test_the_filters_and_the_audit_log_fit_both_sizes_in_both_languages(page, si
             box = page.locator("form[role=search]").bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
             screenshot(page, f"audit-log-{language}-{size}")
+
+
+def test_back_past_what_htmx_kept_loads_the_whole_page_with_its_filters(page, sign_in, oficial, capturista):
+    sofia = ClientRecordFactory(created_by=capturista, name="Sofía")
+    beto = ClientRecordFactory(created_by=capturista, name="Beto", status=RecordStatus.APPROVED)
+    sign_in(oficial)
+    page.goto("/review/")
+    page.select_option("#id_status", RecordStatus.APPROVED.value)
+    page.wait_for_url("**status=approved**")
+    page.select_option("#id_status", RecordStatus.IN_REVIEW.value)
+    page.wait_for_url("**status=in_review**")
+    shows(page, sofia)
+    page.evaluate("() => sessionStorage.removeItem('htmx-history-cache')")  # as after many steps, or a crash
+    page.go_back()
+    page.wait_for_url("**status=approved**")
+    shows(page, beto)
+    expect(page.locator("#id_status")).to_have_value(RecordStatus.APPROVED.value)
+    expect(page.locator("header.topbar")).to_have_count(1)  # the whole page, not the results alone
+    expect(page.locator("form.review-filters")).to_have_count(1)
