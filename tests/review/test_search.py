@@ -1,7 +1,6 @@
 """The queue's search ignores accents and case over every name part and identifier, and every way a record is
 written (form, change, cell edited in place, upload, the migration for older records) keeps it findable."""
 
-import datetime
 import importlib
 from types import SimpleNamespace
 
@@ -9,11 +8,12 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from onboarding.models import ClientRecord, ClientType, record_search_text, search_fold
+from onboarding.models import ClientRecord, record_search_text, search_fold
 from onboarding.selectors.review import review_queue_filter
 from onboarding.services.records import record_create, record_update
 from onboarding.services.uploads import upload_map_columns, upload_receive
-from tests.factories import ClientRecordFactory, person_identifiers
+from tests.audit import record_data
+from tests.factories import ClientRecordFactory
 from tests.imports import csv_bytes, person, uploaded
 
 pytestmark = pytest.mark.django_db
@@ -80,26 +80,8 @@ def test_the_search_text_is_what_the_queue_compares():
 # -- every writer keeps it -------------------------------------------------------------------------------------
 
 
-def person_data(**overrides):
-    birth = datetime.date(1990, 1, 1)
-    rfc, curp = person_identifiers("SOFIA", "OLVERA", "INIGUEZ", birth)
-    data = {
-        "client_type": ClientType.INDIVIDUAL,
-        "name": "Sofía",
-        "last_name": "Olvera Íñiguez",
-        "birth_date": birth,
-        "nationalities": "MX",
-        "rfc": rfc,
-        "curp": curp,
-        "external_id": "C-1",
-        "metadata": {},
-        "scopes": [],
-    }
-    return data | overrides
-
-
 def test_a_record_typed_into_the_form_is_found_without_accents(capturista):
-    record = record_create(actor=capturista, data=person_data())
+    record = record_create(actor=capturista, data=record_data(name="Sofía", last_name="Olvera Íñiguez"))
     assert [r.pk for r in review_queue_filter(q="sofia iniguez")] == [record.pk]
 
 
