@@ -379,7 +379,8 @@ def write(rows: list[dict], vendor: str, args: argparse.Namespace, database_vers
         "## Review queue\n\n"
         "Server time of the review queue page (`review:queue`), measured in-process with Django's test Client as a "
         "signed-in officer: middleware, view, SQL and template rendering, no network. The query count is the same "
-        "for every page size (session, user, two permission reads, counts per status, the page of rows). "
+        "for every page size (session, user, two permission reads, the filters' lists of users and uploads, "
+        "counts per status, the page of rows; an htmx swap of the results reads no list). "
         "Produced by `bench/bench_queue.py`; each database's subsection is rewritten by its own run, and the "
         "Verdict subsection is written by hand (runs keep it).\n\n"
     )
