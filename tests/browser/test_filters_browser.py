@@ -128,3 +128,19 @@ def test_back_past_what_htmx_kept_loads_the_whole_page_with_its_filters(page, si
     expect(page.locator("#id_status")).to_have_value(RecordStatus.APPROVED.value)
     expect(page.locator("header.topbar")).to_have_count(1)  # the whole page, not the results alone
     expect(page.locator("form.review-filters")).to_have_count(1)
+
+
+def test_a_filter_changed_after_sorting_by_a_column_keeps_that_sort(page, sign_in, oficial, capturista):
+    beto = ClientRecordFactory(created_by=capturista, name="Beto")
+    ana = ClientRecordFactory(created_by=capturista, name="Ana")
+    ClientRecordFactory(created_by=capturista, name="Carla", status=RecordStatus.APPROVED)
+    sign_in(oficial)
+    page.goto("/review/")
+    page.click("#review-table th a[href*='sort=name']")  # htmx: the table only, the address pushed
+    page.wait_for_url("**sort=name**")
+    page.select_option("#id_status", RecordStatus.IN_REVIEW.value)
+    page.wait_for_url("**status=in_review**")
+    assert "sort=name" in page.url
+    rows = page.locator("#review-table tr.review-row")
+    expect(rows).to_have_count(2)
+    assert [rows.nth(i).get_attribute("id") for i in range(2)] == [f"record-{ana.pk}", f"record-{beto.pk}"]
