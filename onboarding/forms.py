@@ -1,12 +1,18 @@
 """Forms: field declarations and widgets; rules live in validation.py."""
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from onboarding import validation
 from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord
+from onboarding.selectors.records import record_upload_list
 from onboarding.validation import (
     FIELD_LABELS,
     ID_MAX,
@@ -69,6 +75,56 @@ class ParamIdField(forms.IntegerField):
 
     def __init__(self, **kwargs):
         super().__init__(min_value=1, max_value=ID_MAX, **kwargs)
+
+
+class ParamSelect(forms.Select):
+    """A filter picked from a list that is read when the control is drawn, never when the form only validates (an
+    htmx swap of the results). The field keeps validating the parameter: a value from the URL that is not in the
+    list still filters, and is shown as an option of its own so the control says what the page filters on."""
+
+    def __init__(self, options: Callable[[str], Iterable[tuple[Any, str]]], *, empty_label: str, attrs=None):
+        super().__init__(attrs)
+        self.read_options, self.empty_label = options, empty_label
+
+    def optgroups(self, name, value, attrs=None):
+        current = value[0] if value and value[0] is not None else ""
+        choices = [("", self.empty_label), *self.read_options(current)]
+        if current and current not in {str(v) for v, _label in choices}:
+            choices.append((current, current))
+        self.choices = choices
+        return super().optgroups(name, value, attrs)
+
+
+def user_label(user) -> str:
+    """A user as a filter lists them: the user name the pages show, and the full name when there is one."""
+    full = user.get_full_name()
+    return f"{user.username} ({full})" if full else user.username
+
+
+def user_select(users: Callable[[], Iterable]) -> ParamSelect:
+    """A user-name filter picked from `users()`."""
+    return ParamSelect(lambda current: [(u.username, user_label(u)) for u in users()], empty_label=_("Anyone"))
+
+
+def upload_label(upload) -> str:
+    """An upload as a filter lists it: file name (first: a narrow control shows the start), when it arrived, and its
+    number (the pages show it)."""
+    when = formats.date_format(timezone.localtime(upload.created_at), "SHORT_DATETIME_FORMAT")
+    return f"{upload.original_name} · {when} · #{upload.pk}"
+
+
+def upload_select(field: forms.Field, *, staged_only: bool) -> ParamSelect:
+    """An upload filter (`field`, a ParamIdField) picked from the latest uploads and the one the URL names."""
+
+    def options(current: str) -> list[tuple[int, str]]:
+        try:
+            including = field.clean(current)
+        except ValidationError:
+            including = None
+        uploads = record_upload_list(including=including, staged_only=staged_only)
+        return [(u.pk, upload_label(u)) for u in uploads]
+
+    return ParamSelect(options, empty_label=_("Any"))
 
 
 class OptionalJSONField(forms.JSONField):

@@ -12,8 +12,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from onboarding.forms import ClientRecordForm, ParamDateField, ParamIdField, ParamTextField
+from onboarding.forms import ClientRecordForm, ParamDateField, ParamIdField, ParamTextField, upload_select, user_select
 from onboarding.models import ActividadVulnerable, ClientType, RecordStatus
+from onboarding.selectors.records import record_creator_list
 from onboarding.selectors.review import DEFAULT_SORT, SORT_FIELDS, WarningsFilter
 from onboarding.services.review import RejectReason, ReviewAction
 from onboarding.validation import (
@@ -46,7 +47,7 @@ class QueueFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, RFC, CURP or external id")}),
     )
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any")), *RecordStatus.choices])
-    upload = ParamIdField(label=_("Upload"), required=False)
+    upload = ParamIdField(label=_("Upload"), required=False)  # a list to pick from: see __init__
     has_errors = forms.ChoiceField(label=_("Has errors"), required=False, choices=YES_NO)
     warnings = forms.ChoiceField(
         label=_("Warnings"),
@@ -63,12 +64,7 @@ class QueueFilterForm(forms.Form):
     actividad = forms.ChoiceField(
         label=_("Actividad vulnerable"), required=False, choices=[("", _("Any")), *ActividadVulnerable.choices]
     )
-    created_by = ParamTextField(
-        label=_("Staged by"),
-        required=False,
-        max_length=150,
-        widget=forms.TextInput(attrs={"placeholder": _("user name")}),
-    )
+    created_by = ParamTextField(label=_("Staged by"), required=False, max_length=150)  # a user name, picked
     date_from = ParamDateField(label=_("Staged from"), required=False)
     date_to = ParamDateField(label=_("Staged to"), required=False)
     sort = forms.ChoiceField(
@@ -84,6 +80,11 @@ class QueueFilterForm(forms.Form):
         coerce=int,
         empty_value=DEFAULT_PAGE_SIZE,
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["created_by"].widget = user_select(record_creator_list)
+        self.fields["upload"].widget = upload_select(self.fields["upload"], staged_only=True)
 
     def clean(self) -> dict:
         data = super().clean()

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from stdnum.mx import curp as stdnum_curp
 from stdnum.mx import rfc as stdnum_rfc
 
-from onboarding.models import ClientRecord, ClientType, RecordStatus
+from onboarding.models import SEARCH_FIELDS, ClientRecord, ClientType, RecordStatus, record_search_text
 
 GIVEN = ["MARIA", "JOSE", "JUAN", "GUADALUPE", "FERNANDA", "LUIS", "ANA", "CARLOS", "SOFIA", "JORGE"]
 SURNAMES = ["GARCIA", "HERNANDEZ", "LOPEZ", "MARTINEZ", "GONZALEZ", "PEREZ", "RODRIGUEZ", "SANCHEZ", "RAMIREZ"]
@@ -92,3 +92,5 @@ class ClientRecordFactory(factory.django.DjangoModelFactory):
     status = RecordStatus.IN_REVIEW
     created_by = factory.SubFactory(UserFactory)
     updated_by = factory.SelfAttribute("created_by")
+    # As the services write it (record_apply_data, upload staging), from the fields given.
+    search_text = factory.LazyAttribute(lambda o: record_search_text({f: getattr(o, f, "") for f in SEARCH_FIELDS}))

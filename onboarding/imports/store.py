@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import JSONField
 from django.utils import timezone
 
-from onboarding.models import DATA_FIELDS, ClientRecord, RecordStatus, Upload
+from onboarding.models import DATA_FIELDS, ClientRecord, RecordStatus, Upload, record_search_text
 from onboarding.selectors.duplicates import DUPLICATE_FIELDS, Holder, Key, comparable, duplicate_groups
 from onboarding.services.duplicates import duplicate_problem
 
@@ -28,7 +28,8 @@ def encode_row(
     source_row: int, values: dict[str, Any], problems: list[dict[str, Any]], source_data: dict[str, Any]
 ) -> tuple:
     """A prepared row's columns in database form (`ENCODED` order), the same on SQLite and PostgreSQL: JSON as
-    text, dates ISO, the uuid as hex. Pure, so the worker processes that validate can do it (imports.parallel)."""
+    text, dates ISO, the uuid as hex, the queue's search text. Pure, so the worker processes that validate can do
+    it (imports.parallel)."""
     data = list(_data(values))
     for i in _JSON_AT:
         if data[i] is not None:
@@ -45,11 +46,12 @@ def encode_row(
         source_row,
         _dumps(source_data),
         *data,
+        record_search_text(values),
     )
 
 
 # The columns `encode_row` fills, in its order; then the ones staging sets (RecordInserter).
-ENCODED = ("uuid", "problems", "error_count", "warning_count", "source_row", "source_data", *DATA_FIELDS)
+ENCODED = ("uuid", "problems", "error_count", "warning_count", "source_row", "source_data", *DATA_FIELDS, "search_text")
 _DATA_START = ENCODED.index(DATA_FIELDS[0])
 _FIELDS = {f.attname: f for f in ClientRecord._meta.concrete_fields}
 _data = itemgetter(*DATA_FIELDS)

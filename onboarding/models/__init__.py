@@ -3,11 +3,14 @@ from onboarding.models.preferences import ReviewQueueColumns
 from onboarding.models.records import (
     AV_FIELDS,
     DATA_FIELDS,
+    SEARCH_FIELDS,
     ActividadVulnerable,
     ClientRecord,
     ClientType,
     DuplicateDismissal,
     RecordStatus,
+    record_search_text,
+    search_fold,
 )
 from onboarding.models.submissions import ArtuEnvironment, BatchState, Submission, SubmissionBatch, SubmissionStatus
 from onboarding.models.uploads import SavedMapping, Upload, UploadFormat, UploadStatus
@@ -24,6 +27,7 @@ __all__ = [
     "UploadStatus",
     "AV_FIELDS",
     "DATA_FIELDS",
+    "SEARCH_FIELDS",
     "ActividadVulnerable",
     "AuditAction",
     "AuditChainHead",
@@ -34,4 +38,6 @@ __all__ = [
     "DuplicateDismissal",
     "RecordStatus",
     "ReviewQueueColumns",
+    "record_search_text",
+    "search_fold",
 ]

@@ -1,6 +1,10 @@
 """The staged client record: every field of an Artu `/clients/batch` item, plus review state."""
 
+import re
+import unicodedata
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -59,6 +63,26 @@ DATA_FIELDS = (
     "cnbv_clave_sujeto_obligado",
     "us_scope_data",
 )
+
+
+# What the review queue's search reads, in `ClientRecord.search_text`: typed as "sofia olvera", it finds
+# "Sofía Olvera Íñiguez". Every service that writes these fields writes it too (`record_apply_data`,
+# `imports.store.encode_row`); migration 0016 filled it for the records staged before.
+SEARCH_FIELDS = ("name", "middle_name", "last_name", "rfc", "curp", "external_id")
+# Every block of combining marks: what remains of an accent, tilde or diaeresis once a letter is decomposed.
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def search_fold(text: str) -> str:
+    """`text` as the search compares it: without accents (Í, ñ, ü: i, n, u; composed or not) and case-folded."""
+    if text.isascii():
+        return text.lower()
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold()
+
+
+def record_search_text(values: Mapping[str, Any]) -> str:
+    """The `search_text` of a record with these field values: its SEARCH_FIELDS folded, one space apart."""
+    return search_fold(" ".join(value for field in SEARCH_FIELDS if (value := values.get(field))))
 
 
 # Indexes behind the review queue's sortable columns (migration 0004), primary key as the tie-breaker.
@@ -173,6 +197,8 @@ class ClientRecord(models.Model):
         verbose_name=_("possible duplicate of"),
     )
     duplicate_field = models.CharField(_("duplicated field"), max_length=20, blank=True)
+    # The name parts and identifiers without accents or case (`record_search_text`), for the queue's search.
+    search_text = models.TextField(default="", blank=True, editable=False)
 
     # Review outcome.
     reviewed_by = models.ForeignKey(

@@ -8,13 +8,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onboarding.models import AuditEvent, AuditVerification
 from onboarding.permissions import Role
 from onboarding.selectors.history import change_lines
+from onboarding.selectors.review import review_queue_filter
+from onboarding.validation import ID_MAX
 
 # What `actor_role` stores besides group names and "system" (see services/audit.py).
 SPECIAL_ROLES = {"administrator": lambda: _("Administrator")}
@@ -34,22 +36,21 @@ def audit_event_list(
     *,
     actor: str = "",
     action: str = "",
-    record: int | uuid.UUID | None = None,
+    record: str = "",
     upload_id: int | None = None,
     submission_id: int | None = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
 ) -> QuerySet[AuditEvent]:
-    """Events newest first, narrowed by any of the filters; dates are whole days in the current time zone."""
+    """Events newest first, narrowed by any of the filters; dates are whole days in the current time zone. `record`
+    names records as `audit_record_filter` reads it."""
     qs = AuditEvent.objects.select_related("record").order_by("-seq")
     if actor:
         qs = qs.filter(actor_username__iexact=actor)
     if action:
         qs = qs.filter(action=action)
-    if isinstance(record, uuid.UUID):
-        qs = qs.filter(record__uuid=record)
-    elif record is not None:
-        qs = qs.filter(record_id=record)
+    if record:
+        qs = qs.filter(audit_record_filter(record))
     if upload_id is not None:
         qs = qs.filter(upload_id=upload_id)
     if submission_id is not None:
@@ -59,6 +60,25 @@ def audit_event_list(
     if date_to:
         qs = qs.filter(created_at__lt=_start_of_day(date_to + datetime.timedelta(days=1)))
     return qs
+
+
+def audit_record_filter(ref: str) -> Q:
+    """The events of the records `ref` names. A number is a record's number or its whole external id; a local id
+    (uuid) is that record; anything else is what the review queue's search finds for it (external id, RFC or CURP
+    from their start, words of the name without accents or case)."""
+    if ref.isdecimal():
+        found = Q(record__external_id=ref)
+        return found | Q(record_id=int(ref)) if len(ref) <= len(str(ID_MAX)) and int(ref) <= ID_MAX else found
+    try:
+        return Q(record__uuid=uuid.UUID(ref))
+    except ValueError:
+        return Q(record__in=review_queue_filter(q=ref).values("pk"))
+
+
+def audit_actor_list() -> QuerySet:
+    """The users who appear in the log, by user name (one probe of the actor index per user)."""
+    users = get_user_model().objects.filter(Exists(AuditEvent.objects.filter(actor=OuterRef("pk"))))
+    return users.only("username", "first_name", "last_name").order_by("username")
 
 
 def audit_event_page(*, events: QuerySet[AuditEvent], page: Any, per_page: int) -> Page:

@@ -4,13 +4,16 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
-from onboarding.models import DATA_FIELDS, AuditEvent, ClientRecord, RecordStatus
+from onboarding.models import DATA_FIELDS, AuditEvent, ClientRecord, RecordStatus, Upload, UploadStatus
 from onboarding.selectors.history import value_text
 from onboarding.selectors.review import record_changes_since
 from onboarding.services.audit import json_safe
 from onboarding.validation import FIELD_LABELS
+
+RECENT_UPLOADS = 50
 
 
 def record_list(*, status: str | None = None) -> QuerySet[ClientRecord]:
@@ -93,3 +96,26 @@ def record_stale_fields(*, record: ClientRecord, base_version: int, data: dict[s
         if row.theirs_changed or row.mine_changed:
             fields.append(row)
     return fields
+
+
+def record_creator_list() -> QuerySet:
+    """The users who staged at least one record, by user name: one probe of the created_by index per user, never a
+    pass over the records."""
+    staged = ClientRecord.objects.filter(created_by=OuterRef("pk"))
+    users = get_user_model().objects.filter(Exists(staged))
+    return users.only("username", "first_name", "last_name").order_by("username")
+
+
+def record_upload_list(
+    *, limit: int = RECENT_UPLOADS, including: int | None = None, staged_only: bool = True
+) -> list[Upload]:
+    """The latest uploads (`staged_only`: those that staged records), newest first, plus upload `including`
+    wherever it falls."""
+    fields = ("original_name", "created_at")
+    latest = Upload.objects.only(*fields).order_by("-created_at", "-pk")
+    if staged_only:
+        latest = latest.filter(status__in=(UploadStatus.STAGING, UploadStatus.STAGED))
+    uploads = list(latest[:limit])
+    if including is not None and all(u.pk != including for u in uploads):
+        uploads += Upload.objects.filter(pk=including).only(*fields)
+    return uploads

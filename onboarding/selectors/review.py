@@ -13,7 +13,15 @@ from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from onboarding.models import AV_FIELDS, AuditAction, AuditEvent, ClientRecord, RecordStatus, ReviewQueueColumns
+from onboarding.models import (
+    AV_FIELDS,
+    AuditAction,
+    AuditEvent,
+    ClientRecord,
+    RecordStatus,
+    ReviewQueueColumns,
+    search_fold,
+)
 from onboarding.validation import FIELD_LABELS
 
 # Sort keys offered by the queue (`?sort=name`, `?sort=-name`) and the columns behind them; every ordering ends
@@ -96,17 +104,19 @@ def review_queue_filter(
 
 
 def _search_term(term: str) -> Q:
-    """A term with a digit or a separator is the start of an identifier: the RFC, the CURP or the external id,
-    read from their indexes (a few rows whatever the table's size). Any other term is found anywhere in the name,
-    middle or last name, which reads every row (migration 0005 tells PostgreSQL how many match, so that it still
-    reads a page of a common surname in index order)."""
-    if any(ch.isdigit() or ch in IDENTIFIER_MARKS for ch in term):
-        upper = term.upper()  # RFC and CURP are stored upper-case; external ids as typed
-        found = _starts_with("rfc", upper) | _starts_with("curp", upper)
-        for variant in {term, upper, term.lower()}:
-            found |= _starts_with("external_id", variant)
-        return found
-    return Q(name__icontains=term) | Q(middle_name__icontains=term) | Q(last_name__icontains=term)
+    """A term is looked for without accents or case anywhere in the names, RFC, CURP and external id: "sofia"
+    finds Sofía, "iniguez" Íñiguez. That reads `search_text`, one column, on every row (PostgreSQL's statistics on it
+    tell how many match, so a page of a common surname is still read in index order). A term with a digit is the
+    start of an RFC, CURP or external id instead, read from their indexes (a few rows whatever the table's size)."""
+    anywhere = Q(search_text__contains=search_fold(term))
+    if not any(ch.isdigit() or ch in IDENTIFIER_MARKS for ch in term):
+        return anywhere
+    upper = term.upper()  # RFC and CURP are stored upper-case; external ids as typed
+    found = _starts_with("rfc", upper) | _starts_with("curp", upper)
+    for variant in {term, upper, term.lower()}:
+        found |= _starts_with("external_id", variant)
+    # A separator without a digit may be a name too: García-López.
+    return found if any(ch.isdigit() for ch in term) else found | anywhere
 
 
 def _starts_with(field: str, prefix: str) -> Q:

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from onboarding.errors import InvalidTransition, StaleRecord
-from onboarding.models import DATA_FIELDS, AuditAction, ClientRecord, RecordStatus
+from onboarding.models import DATA_FIELDS, AuditAction, ClientRecord, RecordStatus, record_search_text
 from onboarding.permissions import PERM_ADD_RECORD, PERM_CHANGE_RECORD
 from onboarding.selectors.duplicates import DUPLICATE_FIELDS, Key, duplicate_keys
 from onboarding.selectors.records import record_stale_fields
@@ -26,11 +26,12 @@ EDITABLE_STATUSES = (RecordStatus.DRAFT, RecordStatus.IN_REVIEW, RecordStatus.AP
 
 
 def record_apply_data(record: ClientRecord, data: dict[str, Any]) -> None:
-    """Set the data fields, derive scopes unless overridden, and store the validation outcome."""
+    """Set the data fields, derive scopes unless overridden, and store the validation outcome and search text."""
     for field in DATA_FIELDS:
         if field in data:
             setattr(record, field, data[field])
     values = {f: getattr(record, f) for f in DATA_FIELDS}
+    record.search_text = record_search_text(values)
     if not record.scopes_override:
         record.scopes = values["scopes"] = derive_scopes(values)
     problems = validate_record(values)

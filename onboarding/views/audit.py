@@ -2,7 +2,6 @@
 
 import csv
 import itertools
-import uuid
 
 from django import forms
 from django.contrib import messages
@@ -19,10 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
-from onboarding.forms import ParamDateField, ParamIdField, ParamTextField
+from onboarding.forms import ParamDateField, ParamIdField, ParamTextField, upload_select, user_select
 from onboarding.models import AuditAction, AuditEvent
 from onboarding.permissions import PERM_VIEW_AUDIT
 from onboarding.selectors.audit import (
+    audit_actor_list,
     audit_event_get,
     audit_event_json,
     audit_event_list,
@@ -30,7 +30,6 @@ from onboarding.selectors.audit import (
     audit_verification_last,
 )
 from onboarding.services.audit import audit_chain_verify_and_record, audit_export_csv
-from onboarding.validation import check_ids
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -43,18 +42,18 @@ class HtmxHttpRequest(HttpRequest):
 class AuditFilterForm(forms.Form):
     """The log's filters; every one optional. `filters()` gives the selector's keyword arguments."""
 
-    actor = ParamTextField(label=gettext_lazy("User"), required=False, max_length=150)
+    actor = ParamTextField(label=gettext_lazy("User"), required=False, max_length=150)  # a user name, picked
     action = forms.ChoiceField(
         label=gettext_lazy("Action"), required=False, choices=[("", gettext_lazy("Any")), *AuditAction.choices]
     )
     record = ParamTextField(
         label=gettext_lazy("Record"),
         required=False,
-        max_length=40,
-        help_text=gettext_lazy("Its number or its local id."),
-        widget=forms.TextInput(attrs={"class": "mono", "autocomplete": "off"}),
+        max_length=100,
+        help_text=gettext_lazy("Its number, local id, external id, RFC, CURP or name."),
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
-    upload = ParamIdField(label=gettext_lazy("Upload"), required=False)
+    upload = ParamIdField(label=gettext_lazy("Upload"), required=False)  # picked from a list
     submission = ParamIdField(label=gettext_lazy("Submission"), required=False)
     date_from = ParamDateField(label=gettext_lazy("From"), required=False)
     date_to = ParamDateField(label=gettext_lazy("To"), required=False)
@@ -71,15 +70,8 @@ class AuditFilterForm(forms.Form):
             data = data.copy()
             data["per_page"] = DEFAULT_PAGE_SIZE  # so the select shows the size actually used
         super().__init__(data, **kwargs)
-
-    def clean_record(self) -> int | uuid.UUID | None:
-        value = self.cleaned_data["record"].strip()
-        if not value:
-            return None
-        try:
-            return check_ids([value])[0] if value.isdecimal() else uuid.UUID(value)
-        except (ValueError, ValidationError):
-            raise ValidationError(_("Enter a record number or its local id."), code="record_ref") from None
+        self.fields["actor"].widget = user_select(audit_actor_list)
+        self.fields["upload"].widget = upload_select(self.fields["upload"], staged_only=False)
 
     def clean(self) -> dict:
         data = super().clean()

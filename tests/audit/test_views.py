@@ -1,6 +1,7 @@
 """The audit log page: who may open it, filters, htmx swaps, a fixed query count, the event page, verification."""
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -128,13 +129,49 @@ def test_filters_narrow_the_log(client_as, auditor, capturista, oficial, monkeyp
 
 
 @pytest.mark.parametrize(
-    "params", [{"record": "not-a-record"}, {"date_from": "2026-03-12", "date_to": "2026-03-10"}, {"upload": "x"}]
+    "params", [{"record": "a\x1bb"}, {"date_from": "2026-03-12", "date_to": "2026-03-10"}, {"upload": "x"}]
 )
 def test_invalid_filters_say_what_is_wrong_and_show_nothing(client_as, auditor, params):
     response = client_as(auditor).get(reverse("audit:log"), params)
     assert response.status_code == 422
     html = response.content.decode()
     assert 'class="form-errors"' in html and "No events match" in html
+
+
+def test_a_record_is_found_by_its_external_id_rfc_curp_or_name(client_as, auditor, oficial):
+    client = client_as(auditor)
+    sofia = ClientRecordFactory(name="Sofía", last_name="Olvera Íñiguez", external_id="SUC01-778")
+    other = ClientRecordFactory(name="Sofía", last_name="Núñez Peña", external_id="SUC02-778")
+    hers, theirs = write(oficial, record_id=sofia.pk), write(oficial, record_id=other.pk)
+    assert shown(client, record="SUC01-778") == {hers.seq}
+    assert shown(client, record=sofia.rfc.lower()) == {hers.seq}
+    assert shown(client, record=sofia.curp[:10]) == {hers.seq}
+    assert shown(client, record="sofia iniguez") == {hers.seq}  # the queue's search: no accents, no case
+    assert shown(client, record="SOFÍA") == {hers.seq, theirs.seq}
+    assert shown(client, record="sofia ruiz") == set()
+
+
+def test_a_number_is_the_record_number_or_a_whole_external_id(client_as, auditor, oficial):
+    client = client_as(auditor)
+    first = ClientRecordFactory(external_id="X-1")
+    numbered = ClientRecordFactory(external_id="1234567890123456789012")  # wider than any record number
+    by_number = ClientRecordFactory(external_id=str(first.pk * 10))  # starts with the first one's number
+    events = {r.pk: write(oficial, record_id=r.pk).seq for r in (first, numbered, by_number)}
+    assert shown(client, record=str(first.pk)) == {events[first.pk]}
+    assert shown(client, record=str(first.pk * 10)) == {events[by_number.pk]}
+    assert shown(client, record="1234567890123456789012") == {events[numbered.pk]}
+
+
+def test_the_user_filter_lists_the_users_in_the_log(client_as, auditor, oficial, capturista):
+    write(oficial)
+    oficial.first_name, oficial.last_name = "Óscar", "Peña"
+    oficial.save()
+    html = client_as(auditor).get(reverse("audit:log")).content.decode()
+    select = html[html.index('<select name="actor"') :].split("</select>")[0]
+    # capturista has no event; the auditor signed in (client_as), which is an event of theirs.
+    assert re.findall(r'<option value="([^"]*)"', select) == ["", "auditor", "oficial"]
+    assert "oficial (Óscar Peña)" in select
+    assert '<option value="" selected>Anyone</option>' in select
 
 
 def test_changing_a_filter_with_htmx_swaps_only_the_table(client_as, auditor):

@@ -10,6 +10,7 @@ from onboarding.models import RecordStatus
 from onboarding.services.submissions import submission_start
 from onboarding.services.uploads import upload_receive
 from onboarding.views.audit import AuditFilterForm
+from tests.audit import write
 from tests.factories import ClientRecordFactory
 from tests.imports import uploaded
 
@@ -195,10 +196,20 @@ def test_an_id_wider_than_the_database_is_the_filters_message(client_as, admin_u
 
 
 @pytest.mark.parametrize("value", ["1" * 20, "²"])
-def test_an_audit_record_number_that_is_no_number_is_the_filters_message(client_as, admin_user, value):
+def test_an_audit_record_reference_too_wide_for_a_record_number_is_looked_up_as_an_external_id(
+    client_as, admin_user, value
+):
+    wanted = ClientRecordFactory(external_id=value)
+    event = write(admin_user, record_id=wanted.pk)
     response = client_as(admin_user).get(reverse("audit:log"), {"record": value})
+    assert response.status_code == 200
+    assert [e.seq for e in response.context["page"]] == [event.seq]
+
+
+def test_an_audit_record_reference_with_characters_nobody_types_is_the_filters_message(client_as, admin_user):
+    response = client_as(admin_user).get(f"{reverse('audit:log')}?record=SUC%1B01")
     assert response.status_code == 422
-    assert _codes(response.context["form"], "record") == ["record_ref"]
+    assert _codes(response.context["form"], "record") == ["invalid_text"]
 
 
 def test_a_submission_of_ids_wider_than_the_database_is_refused_with_a_message(client_as, admin_user):
