@@ -8,34 +8,15 @@ import time
 import httpx
 import pytest
 
-from tests.deploy import BASE_DIR, PYTHON, free_port, production_env, wait_for_http
+from tests.deploy import BASE_DIR, GUNICORN, free_port, production_env
 
 pytestmark = pytest.mark.django_db(transaction=True)  # gunicorn reads and writes the test database itself
-GUNICORN = [PYTHON, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py"]
-
-
-@pytest.fixture(scope="module")
-def static_root(tmp_path_factory):
-    """collectstatic run as `make run` runs it, with DEBUG=True."""
-    root = tmp_path_factory.mktemp("static")
-    env = production_env(DEBUG="True", STATIC_ROOT=str(root))
-    subprocess.run([PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
-    return root
 
 
 @pytest.fixture
-def gunicorn(static_root, tmp_path):
-    port = free_port()
-    env = production_env(STATIC_ROOT=str(static_root), GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2")
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(GUNICORN, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}", log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def gunicorn(web_process):
+    web = web_process()
+    return web.url, web.log
 
 
 def test_gunicorn_serves_healthz_and_hashed_static_files_after_a_debug_collectstatic(gunicorn):
