@@ -2,8 +2,10 @@
 
 import json
 import re
+import signal
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -49,3 +51,29 @@ def test_gunicorn_refuses_to_start_with_the_sandbox_key(tmp_path):
     result = subprocess.run(GUNICORN, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "onboarding.E001" in result.stdout + result.stderr
+
+
+def gunicorn_workers(master: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_a_reload_replaces_the_workers_without_refusing_a_request(web_process):
+    """`systemctl reload onboarding-web` after an upgrade: SIGHUP starts new workers, then retires the old ones."""
+    web = web_process()
+    old = gunicorn_workers(web.process.pid)
+    assert len(old) == 2
+    web.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while (new := gunicorn_workers(web.process.pid)) & old or len(new) != 2:
+        assert httpx.get(f"{web.url}/accounts/login/", timeout=30).status_code == 200
+        assert time.monotonic() < deadline, "the old workers were not replaced"
+    assert httpx.get(f"{web.url}/accounts/login/").status_code == 200
+    assert web.process.poll() is None
