@@ -257,12 +257,15 @@ def run_user(user: User, url: str, args: argparse.Namespace, queue_mix: list, pk
 # -- CPU accounting from /proc ------------------------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """CPU time of the process, or (`reaped`) of the children it has waited for: PostgreSQL's parallel workers and
+    short-lived backends end up in the postmaster's."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK  # utime + stime
+    first = 13 if reaped else 11  # cutime + cstime, or utime + stime
+    return (int(fields[first]) + int(fields[first + 1])) / CLOCK
 
 
 def processes() -> dict[int, tuple[int, str]]:
@@ -285,15 +288,6 @@ def machine_busy() -> tuple[float, float]:
     return (sum(values) - idle) / CLOCK, sum(values) / CLOCK
 
 
-def reaped_cpu_seconds(pid: int) -> float:
-    """CPU of the children that `pid` has reaped (PostgreSQL's parallel workers end up there)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[13]) + int(fields[14])) / CLOCK  # cutime + cstime
-
-
 def snapshot(gunicorn_pid: int, database: str) -> dict:
     procs = processes()
     web = [gunicorn_pid] + [pid for pid, (parent, _) in procs.items() if parent == gunicorn_pid]
@@ -308,7 +302,7 @@ def snapshot(gunicorn_pid: int, database: str) -> dict:
         "gunicorn": {pid: cpu_seconds(pid) for pid in web},
         "postgres": {pid: cpu_seconds(pid) for pid in backends},
         "server": {pid: cpu_seconds(pid) for pid in server}
-        | ({postmaster: cpu_seconds(postmaster) + reaped_cpu_seconds(postmaster)} if postmaster else {}),
+        | ({postmaster: cpu_seconds(postmaster) + cpu_seconds(postmaster, reaped=True)} if postmaster else {}),
         "busy": busy,
         "total": total,
     }
@@ -346,9 +340,10 @@ def summarise(users: list[User], elapsed: float) -> list[dict]:
     for user in users:
         for sample in user.samples:
             by_scenario[sample.scenario].append(sample)
+    by_scenario = dict(sorted(by_scenario.items()))
+    by_scenario["**all**"] = [s for user in users for s in user.samples]
     rows = []
-    for scenario in sorted(by_scenario):
-        samples = by_scenario[scenario]
+    for scenario, samples in by_scenario.items():
         ms = sorted(s.ms for s in samples)
         rows.append(
             {
@@ -362,19 +357,6 @@ def summarise(users: list[User], elapsed: float) -> list[dict]:
                 "errors": sum(not s.ok for s in samples),
             }
         )
-    every = sorted(s.ms for user in users for s in user.samples)
-    rows.append(
-        {
-            "scenario": "**all**",
-            "count": len(every),
-            "rate": len(every) / elapsed,
-            "p50": percentile(every, 0.50),
-            "p95": percentile(every, 0.95),
-            "p99": percentile(every, 0.99),
-            "max": every[-1],
-            "errors": sum(r["errors"] for r in rows),
-        }
-    )
     return rows
 
 
