@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 PYTHON = sys.executable
+GUNICORN = [PYTHON, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py"]
 
 
 def free_port() -> int:

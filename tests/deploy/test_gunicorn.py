@@ -2,40 +2,23 @@
 
 import json
 import re
+import signal
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.deploy import BASE_DIR, PYTHON, free_port, production_env, wait_for_http
+from tests.deploy import BASE_DIR, GUNICORN, free_port, production_env
 
 pytestmark = pytest.mark.django_db(transaction=True)  # gunicorn reads and writes the test database itself
-GUNICORN = [PYTHON, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py"]
-
-
-@pytest.fixture(scope="module")
-def static_root(tmp_path_factory):
-    """collectstatic run as `make run` runs it, with DEBUG=True."""
-    root = tmp_path_factory.mktemp("static")
-    env = production_env(DEBUG="True", STATIC_ROOT=str(root))
-    subprocess.run([PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
-    return root
 
 
 @pytest.fixture
-def gunicorn(static_root, tmp_path):
-    port = free_port()
-    env = production_env(STATIC_ROOT=str(static_root), GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2")
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(GUNICORN, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}", log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def gunicorn(web_process):
+    web = web_process()
+    return web.url, web.log
 
 
 def test_gunicorn_serves_healthz_and_hashed_static_files_after_a_debug_collectstatic(gunicorn):
@@ -68,3 +51,29 @@ def test_gunicorn_refuses_to_start_with_the_sandbox_key(tmp_path):
     result = subprocess.run(GUNICORN, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "onboarding.E001" in result.stdout + result.stderr
+
+
+def gunicorn_workers(master: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_a_reload_replaces_the_workers_without_refusing_a_request(web_process):
+    """`systemctl reload onboarding-web` after an upgrade: SIGHUP starts new workers, then retires the old ones."""
+    web = web_process()
+    old = gunicorn_workers(web.process.pid)
+    assert len(old) == 2
+    web.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while (new := gunicorn_workers(web.process.pid)) & old or len(new) != 2:
+        assert httpx.get(f"{web.url}/accounts/login/", timeout=30).status_code == 200
+        assert time.monotonic() < deadline, "the old workers were not replaced"
+    assert httpx.get(f"{web.url}/accounts/login/").status_code == 200
+    assert web.process.poll() is None
