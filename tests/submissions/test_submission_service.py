@@ -294,7 +294,7 @@ def test_an_outcome_is_written_only_to_records_no_other_worker_has_settled(ofici
     waiting, and is audited only for those records."""
     import uuid
 
-    from onboarding.services.submissions import _waiting_records, _write_outcome
+    from onboarding.services.submissions.outcome import _waiting_records, _write_outcome
 
     approved(4)
     submission = submission_start(actor=oficial, environment="test", enqueue=False)
@@ -325,7 +325,8 @@ def test_a_worker_waiting_out_a_429_does_not_send_a_batch_another_worker_took_me
 
     from onboarding.artu import wire
     from onboarding.artu.client import ArtuRateLimited
-    from onboarding.services import submissions as service
+    from onboarding.services.submissions import send as service
+    from onboarding.services.submissions.start import _batch_claim
 
     settings.ARTU_BACKOFF_BASE = settings.ARTU_BACKOFF_CAP = 0.05
     approved(3)
@@ -349,7 +350,7 @@ def test_a_worker_waiting_out_a_429_does_not_send_a_batch_another_worker_took_me
 
     def worker_b():
         try:
-            claimed = service._batch_claim(submission.pk)
+            claimed = _batch_claim(submission.pk)
             assert claimed is not None, "the batch was claimable once A's retry time had passed"
             service.batch_process(Artu(), *claimed)
         finally:
@@ -363,7 +364,7 @@ def test_a_worker_waiting_out_a_429_does_not_send_a_batch_another_worker_took_me
         assert b_sending.wait(10)  # ...when B has claimed the batch and is sending it
 
     monkeypatch.setattr(service.time, "sleep", a_waits)
-    batch, maybe_at_artu = service._batch_claim(submission.pk)
+    batch, maybe_at_artu = _batch_claim(submission.pk)
     try:
         with pytest.raises(service.BatchTakenOver):
             service.batch_process(Artu(), batch, maybe_at_artu)

@@ -1,0 +1,209 @@
+"""Send and reconcile: the worker's loop over a submission's batches, `ARTU_CONCURRENCY` calls in flight at once;
+each batch is sent, retried with backoff, and looked up at Artu by its records' own UUIDs whenever an attempt
+may have reached Artu, before anything is sent again."""
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from onboarding.artu.client import ArtuClient, ArtuError, ArtuRateLimited
+from onboarding.artu.payload import record_to_item
+from onboarding.models import BatchState, Submission, SubmissionBatch, SubmissionStatus
+from onboarding.services.submissions.outcome import (
+    NOT_SENT_MESSAGE,
+    BatchTakenOver,
+    Waiting,
+    _apply_result,
+    _finish_batch,
+    _refused,
+    _set_state,
+    _waiting_records,
+    _write_outcome,
+    submission_refresh,
+)
+from onboarding.services.submissions.start import _batch_claim
+
+logger = logging.getLogger(__name__)
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter, never shorter than Artu's Retry-After."""
+    ceiling = min(settings.ARTU_BACKOFF_CAP, settings.ARTU_BACKOFF_BASE * 2 ** (attempt - 1))
+    delay = random.uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+def _lookup(client: ArtuClient, record: Waiting, environment: str) -> dict[str, Any] | None:
+    """One record's client at Artu by its own UUID; transient errors are retried here, with backoff."""
+    key = settings.ARTU_RECORD_METADATA_KEY
+    for attempt in range(1, settings.ARTU_MAX_ATTEMPTS + 1):
+        try:
+            found = client.find_by_metadata(key, str(record.uuid), environment=environment)
+            return found if found and found.get("id") else None
+        except ArtuError as exc:
+            if not exc.transient or attempt == settings.ARTU_MAX_ATTEMPTS:
+                raise
+            time.sleep(_backoff(attempt, getattr(exc, "retry_after", None)))
+    return None
+
+
+def _reconcile(client: ArtuClient, batch: SubmissionBatch, records: list[Waiting]) -> list[Waiting]:
+    """Look every waiting record up at Artu by its own UUID; store the found ones, return the others."""
+    found: dict[int, dict] = {}
+    try:
+        for record in records:
+            if client_obj := _lookup(client, record, batch.submission.environment):
+                found[record.pk] = client_obj
+    finally:
+        if found:  # kept even when a later lookup fails
+            _write_outcome(
+                batch,
+                records,
+                created=found,
+                failed={},
+                returned={},
+                state=BatchState.SENDING,
+                summary={"reconciled": len(found), "looked_up": len(records)},
+            )
+    return [r for r in records if r.pk not in found]
+
+
+def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: bool) -> None:
+    """Send one batch until every record in it is created, refused, or the attempts are exhausted."""
+    attempts = batch.attempts
+    # Just claimed, never sent: the claim already marked the batch as sending (a worker dying from here on leaves
+    # it to be reconciled); the attempt count is written with the outcome.
+    claimed_fresh = batch.state == BatchState.SENDING and not maybe_at_artu
+    while True:
+        records = _waiting_records(batch)
+        if records and maybe_at_artu:
+            try:
+                records = _reconcile(client, batch, records)
+            except ArtuError as exc:
+                attempts += 1
+                if attempts >= settings.ARTU_MAX_ATTEMPTS:
+                    _set_state(batch, BatchState.GAVE_UP, error=str(exc), attempts=attempts)
+                    return
+                delay = _backoff(attempts, getattr(exc, "retry_after", None))
+                _set_state(batch, BatchState.RECONCILING, error=str(exc), delay=delay, attempts=attempts)
+                time.sleep(delay)
+                continue
+        if not records:
+            _finish_batch(batch)
+            return
+        attempts += 1
+        if not claimed_fresh:
+            _set_state(batch, BatchState.SENDING, attempts=attempts)
+        claimed_fresh = False
+        items = [record_to_item(record) for record in records]
+        try:
+            result = client.create_clients(
+                items, atomic=batch.submission.atomic, environment=batch.submission.environment
+            )
+        except ArtuError as exc:
+            if not exc.transient:
+                _refused(batch, records, exc, attempts)
+                return
+            maybe_at_artu = maybe_at_artu or exc.maybe_committed
+            if attempts >= settings.ARTU_MAX_ATTEMPTS:
+                if maybe_at_artu:
+                    # Artu may hold some of them: they stay "submitting" until a later run reconciles them.
+                    _set_state(batch, BatchState.GAVE_UP, error=str(exc), attempts=attempts)
+                else:
+                    _write_outcome(
+                        batch,
+                        records,
+                        created={},
+                        failed={},
+                        state=BatchState.GAVE_UP,
+                        error=str(exc),
+                        returned={r.pk: [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}] for r in records},
+                        summary={"attempt": attempts, "error": exc.message, "gave_up": True},
+                        attempts=attempts,
+                    )
+                return
+            retry_after = exc.retry_after if isinstance(exc, ArtuRateLimited) else None
+            delay = _backoff(attempts, retry_after)
+            _set_state(
+                batch,
+                BatchState.RECONCILING if maybe_at_artu else BatchState.RETRY_WAIT,
+                error=str(exc),
+                delay=delay,
+                attempts=attempts,
+            )
+            logger.info("batch %s attempt %s: %s; retrying in %.1f s", batch.pk, attempts, type(exc).__name__, delay)
+            time.sleep(delay)
+            continue
+        unknown = _apply_result(batch, records, result, attempts)
+        if not unknown:
+            return
+        maybe_at_artu = True
+
+
+def _worker_loop(submission_id: int, client: ArtuClient, stop: threading.Event) -> None:
+    try:
+        while not stop.is_set():
+            claimed = _batch_claim(submission_id)
+            if claimed is None:
+                return
+            batch, maybe_at_artu = claimed
+            try:
+                batch_process(client, batch, maybe_at_artu)
+            except BatchTakenOver:
+                logger.info("batch %s is held by another worker now; this one leaves it", batch.pk)
+            except Exception:
+                logger.exception("batch %s failed unexpectedly; it is retried after its lease", batch.pk)
+                with contextlib.suppress(BatchTakenOver):
+                    _set_state(batch, BatchState.RECONCILING, error="worker error", delay=0)
+                raise
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()  # each pool thread opened its own connection
+
+
+def submission_run(submission_id: int, *, concurrency: int | None = None) -> Submission:
+    """Send every open batch of the submission; safe to run again or in several workers at once."""
+    concurrency = max(1, concurrency or settings.ARTU_CONCURRENCY)
+    with transaction.atomic():
+        Submission.objects.filter(pk=submission_id, status=SubmissionStatus.QUEUED).update(
+            status=SubmissionStatus.RUNNING, started_at=timezone.now()
+        )
+    stop = threading.Event()
+    with ArtuClient(pool_size=concurrency) as artu:
+        client = _InFlightLimit(artu, concurrency)
+        if connection.in_atomic_block:
+            # Called inside a transaction (a test, a shell): other threads' connections could not see its rows.
+            _worker_loop(submission_id, client, stop)
+            return submission_refresh(submission_id)
+        # Twice as many workers as calls in flight: answers tend to come back together, and while some workers
+        # write their outcomes, the others already hold the next batches, ready for the free slots.
+        workers = 2 * concurrency
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artu") as pool:
+            futures = [pool.submit(_worker_loop, submission_id, client, stop) for _ in range(workers)]
+            for future in futures:
+                future.result()
+    return submission_refresh(submission_id)
+
+
+class _InFlightLimit:
+    """The Artu client with at most `limit` calls in flight at once, whatever the number of worker threads."""
+
+    def __init__(self, client: ArtuClient, limit: int):
+        self._client = client
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def create_clients(self, *args, **kwargs):
+        with self._slots:
+            return self._client.create_clients(*args, **kwargs)
+
+    def find_by_metadata(self, *args, **kwargs):
+        with self._slots:
+            return self._client.find_by_metadata(*args, **kwargs)
