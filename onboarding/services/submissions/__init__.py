@@ -19,9 +19,9 @@ transaction with its audit events) and `progress` (the page's counts, the result
 """
 
 from onboarding.services.submissions.outcome import (
-    ATOMIC_SIBLING_MESSAGE,
     FINAL_BATCH_STATES,
     NOT_SENT_MESSAGE,
+    SIBLING_REFUSED_MESSAGE,
     BatchTakenOver,
     submission_refresh,
 )
@@ -39,10 +39,10 @@ from onboarding.services.submissions.start import (
 )
 
 __all__ = [
-    "ATOMIC_SIBLING_MESSAGE",
     "FINAL_BATCH_STATES",
     "LIVE_CONFIRMATION",
     "NOT_SENT_MESSAGE",
+    "SIBLING_REFUSED_MESSAGE",
     "BatchTakenOver",
     "Preview",
     "Scope",

@@ -11,8 +11,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.artu.client import ArtuAuthError, ArtuError
-from onboarding.artu.payload import PAYLOAD_FIELDS
-from onboarding.artu.wire import BatchResult, Outcome
+from onboarding.artu.payload import PAYLOAD_FIELDS, record_field
+from onboarding.artu.wire import BatchResult, Issue, Outcome
 from onboarding.models import (
     AuditAction,
     BatchState,
@@ -25,20 +25,23 @@ from onboarding.models import (
 from onboarding.services.audit import EventSpec, audit_events_write, json_safe
 from onboarding.services.bulk import objects_update
 from onboarding.services.submissions.start import _submission_event, _writing
+from onboarding.validation import Problem, Severity
 
 FINAL_BATCH_STATES = (BatchState.DONE, BatchState.GAVE_UP)
-ATOMIC_SIBLING_MESSAGE = _("Not created: Artu refused the whole batch (all or nothing) because of another record.")
+SIBLING_REFUSED_MESSAGE = _("Not created: record %(name)s in the same batch was refused.")
 NOT_SENT_MESSAGE = _("Not sent: %(error)s. The record is approved again and can be submitted later.")
+ARTU_REFUSED = "artu_refused"  # the code of the problem a record gets at the field Artu refused
 
 OUTCOME_FIELDS = ("status", "artu_id", "artu_created_at", "artu_environment", "artu_response", "artu_messages")
 REFUSED_FIELDS = ("status", "artu_messages")
+FAILED_FIELDS = (*REFUSED_FIELDS, "problems", "error_count")
 
 
 class Waiting:
     """A record waiting in a batch: the fields its Artu item is built from, then its outcome. Lighter than a
     model instance, which matters at 250 records a batch."""
 
-    __slots__ = (*PAYLOAD_FIELDS, *OUTCOME_FIELDS)
+    __slots__ = (*PAYLOAD_FIELDS, *OUTCOME_FIELDS, "problems", "error_count")
 
     def __init__(self, values) -> None:
         for name, value in zip(PAYLOAD_FIELDS, values, strict=True):
@@ -70,8 +73,35 @@ def _record_created_fields(record: Waiting, client: dict[str, Any], environment:
     }
 
 
+def _issue_message(issue: Issue) -> dict[str, Any]:
+    """One of Artu's issues as a record keeps it: the message, Artu's path in the item and our field at that path."""
+    return {"message": issue.message, "path": issue.path, "code": issue.code, "field": record_field(issue.path)}
+
+
 def _issues_as_messages(issues) -> list[dict[str, Any]]:
-    return [{"message": i.message, "path": i.path, "code": i.code} for i in issues]
+    return [_issue_message(i) for i in issues]
+
+
+def _sibling_message(refused: list[Waiting]) -> list[dict[str, Any]]:
+    """What a record of a refused all-or-nothing batch says when Artu refused others: the first of them by name
+    (the record page links to it) and how many more."""
+    first = refused[0]
+    name = ClientRecord.display_name.fget(first) or str(first.uuid)
+    message = str(SIBLING_REFUSED_MESSAGE % {"name": name})
+    return [{"message": message, "refused_record": first.pk, "refused_name": name, "refused_others": len(refused) - 1}]
+
+
+def _with_artu_problems(record: Waiting, problems: list[dict[str, Any]], messages: list[dict[str, Any]]) -> None:
+    """The record's problems with Artu's messages at their fields in place of the previous refusal's, so the review
+    queue and the form show them where they belong until the record is changed (and validated again)."""
+    kept = [p for p in problems if p.get("code") != ARTU_REFUSED]
+    found = [
+        Problem(m["field"], ARTU_REFUSED, params={"message": m["message"]}).as_dict()
+        for m in messages
+        if m.get("field")
+    ]
+    record.problems = kept + found
+    record.error_count = sum(1 for p in record.problems if p.get("severity") == Severity.ERROR)
 
 
 def _write_outcome(
@@ -122,10 +152,14 @@ def _write_outcome(
                     changes={"status": [str(RecordStatus.SUBMITTING), str(status)], "messages": messages},
                 )
             )
-    # Created records take Artu's answer; the others only their status and messages (nothing else loaded).
+    # A refused record is waiting in this batch, so nobody edits its problems meanwhile (only approved ones are sent).
+    for pk, problems in ClientRecord.objects.filter(pk__in=list(failed)).values_list("pk", "problems"):
+        _with_artu_problems(by_pk[pk], problems, failed[pk])
+    # Created records take Artu's answer; the others only their status, messages and problems.
     updates = (
         objects_update(ClientRecord, [by_pk[pk] for pk in created], OUTCOME_FIELDS),
-        objects_update(ClientRecord, [by_pk[pk] for pk in (*failed, *returned)], REFUSED_FIELDS),
+        objects_update(ClientRecord, [by_pk[pk] for pk in failed], FAILED_FIELDS),
+        objects_update(ClientRecord, [by_pk[pk] for pk in returned], REFUSED_FIELDS),
     )
     batch_fields = {
         "state": state,
@@ -184,14 +218,14 @@ def _set_state(batch: SubmissionBatch, state: str, *, error: str = "", delay: fl
 def _apply_result(batch: SubmissionBatch, records: list[Waiting], result: BatchResult, attempt: int) -> list[Waiting]:
     """Store created and failed items; return the records whose fate the answer leaves unknown."""
     created, failed, returned, unknown = {}, {}, {}, []
-    refused_somewhere = bool(result.failed)
+    refused = [record for item, record in zip(result.items, records, strict=True) if item.issues]
     for item, record in zip(result.items, records, strict=True):
         if item.outcome == Outcome.CREATED:
             created[record.pk] = item.client
         elif item.outcome == Outcome.FAILED:
             messages = _issues_as_messages(item.issues)
-            if batch.submission.atomic and not messages and refused_somewhere:
-                returned[record.pk] = [{"message": str(ATOMIC_SIBLING_MESSAGE)}]
+            if batch.submission.atomic and not messages and refused:
+                returned[record.pk] = _sibling_message(refused)
             else:
                 failed[record.pk] = messages or [{"message": str(_("Artu refused the record without a message."))}]
         else:
@@ -235,17 +269,16 @@ def _refused(batch: SubmissionBatch, records: list[Waiting], exc: ArtuError, att
     general = []
     for issue in exc.issues:
         if issue.index is not None and 0 <= issue.index < len(records):
-            by_index.setdefault(issue.index, []).append(
-                {"message": issue.message, "path": issue.path, "code": issue.code}
-            )
+            by_index.setdefault(issue.index, []).append(_issue_message(issue))
         else:
-            general.append({"message": issue.message, "path": issue.path, "code": issue.code})
+            general.append(_issue_message(issue))
     failed, returned = {}, {}
+    refused = [records[index] for index in sorted(by_index)]
     for index, record in enumerate(records):
         if index in by_index:
             failed[record.pk] = by_index[index]
         elif by_index:
-            returned[record.pk] = [{"message": str(ATOMIC_SIBLING_MESSAGE)}]
+            returned[record.pk] = _sibling_message(refused)
         else:
             failed[record.pk] = general or [{"message": exc.message}]
     if isinstance(exc, ArtuAuthError):
