@@ -166,7 +166,8 @@ def test_a_worker_that_died_after_artu_committed_is_taken_over_without_resending
 
 
 def test_a_batch_given_up_on_is_reconciled_when_resumed(artu, oficial, settings, fast_retries):
-    settings.ARTU_MAX_ATTEMPTS = 2
+    settings.ARTU_GIVE_UP_AFTER = 0  # no pause: given up at once, for a person
+    settings.ARTU_LOOKUP_ATTEMPTS = 2
     records = approved(3)
     artu.set_faults(
         next=[{"fault": "commit_then_drop", "count": 1, "endpoint": "batch"}, {"fault": "drop", "count": 5}]

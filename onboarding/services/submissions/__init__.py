@@ -13,6 +13,10 @@ sent again. A batch whose worker died is taken over once its lease expires, with
 batch's `claimed_at` is the hold's token: every state its worker writes is conditional on it, so a worker that
 slept past its retry time, or past its lease, finds the batch taken and leaves it instead of sending it again.
 
+Settling by itself: lookups have their own retry budget and never use a batch's send attempts. A batch Artu keeps
+failing is paused, and the worker's sweep resumes it after a cool-off that doubles each time; only after
+ARTU_GIVE_UP_AFTER is it given up, for a person to resume.
+
 One module per stage, each readable on its own: `start` (choose, claim, cut into batches; a worker's claim of a
 batch; resume and requeue), `send` (send and reconcile), `outcome` (what an answer makes of each record, in one
 transaction with its audit events) and `progress` (the page's counts, the results file).
@@ -35,6 +39,7 @@ from onboarding.services.submissions.start import (
     submission_preview,
     submission_requeue_stalled,
     submission_resume,
+    submission_resume_due,
     submission_start,
 )
 
@@ -53,6 +58,7 @@ __all__ = [
     "submission_refresh",
     "submission_requeue_stalled",
     "submission_resume",
+    "submission_resume_due",
     "submission_results_export",
     "submission_run",
     "submission_start",

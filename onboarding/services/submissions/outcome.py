@@ -4,6 +4,7 @@ its audit events, and the batch's state as long as this worker holds it; the sub
 import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
@@ -116,6 +117,7 @@ def _write_outcome(
     response: Any = None,
     error: str = "",
     attempts: int | None = None,
+    next_attempt_at: datetime.datetime | None = None,
 ) -> None:
     """One transaction: the records' new state, the batch's, the submission's counters and every audit event.
 
@@ -178,7 +180,7 @@ def _write_outcome(
             "updated_at": now,
         }
         # The records' outcome is kept whoever holds the batch; its state only by the worker holding it.
-        held = _held(batch).update(**batch_fields, **counters, claimed_at=now, next_attempt_at=None)
+        held = _held(batch).update(**batch_fields, **counters, claimed_at=now, next_attempt_at=next_attempt_at)
         if not held:
             SubmissionBatch.objects.filter(pk=batch.pk).update(**counters)
         audit_events_write(actor=None, events=[e for e in events if e.record_id is None or e.record_id in changed])
@@ -195,6 +197,16 @@ class BatchTakenOver(Exception):
 def _held(batch: SubmissionBatch):
     """The batch, as long as this worker still holds it: `claimed_at` is the hold's token, renewed on every write."""
     return SubmissionBatch.objects.filter(pk=batch.pk, claimed_at=batch.claimed_at)
+
+
+def _hold_renew(batch: SubmissionBatch) -> None:
+    """Show that this worker still holds the batch (a long reconciliation); `BatchTakenOver` if another took it."""
+    now = timezone.now()
+    with _writing():
+        held = _held(batch).update(claimed_at=now)
+    if not held:
+        raise BatchTakenOver(batch.pk)
+    batch.claimed_at = now
 
 
 def _set_state(batch: SubmissionBatch, state: str, *, error: str = "", delay: float = 0.0, attempts=None) -> None:
@@ -306,6 +318,38 @@ def _refused(batch: SubmissionBatch, records: list[Waiting], exc: ArtuError, att
         response=exc.body,
         error=str(exc),
         attempts=attempt,
+    )
+
+
+def _give_up(
+    batch: SubmissionBatch, records: list[Waiting], exc: ArtuError, *, maybe_at_artu: bool, attempts: int
+) -> None:
+    """Artu kept failing. Before the batch's total time is up (ARTU_GIVE_UP_AFTER), and for a transient error, the
+    batch is paused: the worker resumes it after a cool-off that doubles each time (ARTU_COOL_OFF_BASE..CAP). Then
+    it waits for a person: the records Artu may hold stay waiting, the others are approved again."""
+    now = timezone.now()
+    summary = {"attempt": attempts, "error": exc.message}
+    if exc.transient and (batch.give_up_at is None or now < batch.give_up_at):
+        cool_off = min(settings.ARTU_COOL_OFF_CAP, settings.ARTU_COOL_OFF_BASE * 2**batch.resumes)
+        resume_at = now + datetime.timedelta(seconds=cool_off)
+        summary |= {"paused": True, "resumes_at": resume_at.isoformat()}
+        state, returned = BatchState.PAUSED, {}
+    else:
+        resume_at, state = None, BatchState.GAVE_UP
+        summary["gave_up"] = True
+        message = [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}]
+        returned = {} if maybe_at_artu else {record.pk: message for record in records}
+    _write_outcome(
+        batch,
+        records,
+        created={},
+        failed={},
+        returned=returned,
+        state=state,
+        summary=summary,
+        error=str(exc),
+        attempts=attempts,
+        next_attempt_at=resume_at,
     )
 
 

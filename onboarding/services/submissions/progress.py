@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,8 +16,12 @@ from onboarding.services.submissions.start import _submission_event
 
 
 def submission_progress(submission: Submission) -> dict[str, Any]:
-    """Counts for the progress page: batches done of total, records created/failed/waiting, time left."""
-    batches = dict(submission.batches.values_list("state").annotate(n=Count("pk")).values_list("state", "n"))
+    """Counts for the progress page: batches done of total, records created/failed/waiting, time left, and the
+    batches paused after repeated errors with the time the first of them is tried again."""
+    by_state = submission.batches.values_list("state").annotate(n=Count("pk"), next_at=Min("next_attempt_at"))
+    batches, next_at = {}, {}
+    for state, n, at in by_state.values_list("state", "n", "next_at"):
+        batches[state], next_at[state] = n, at
     records = dict(
         ClientRecord.objects.filter(batch__submission=submission)
         .values_list("status")
@@ -49,6 +53,8 @@ def submission_progress(submission: Submission) -> dict[str, Any]:
         "finished": submission.finished_at is not None,
         "retrying": batches.get(BatchState.RETRY_WAIT, 0) + batches.get(BatchState.RECONCILING, 0),
         "gave_up": batches.get(BatchState.GAVE_UP, 0),
+        "paused": batches.get(BatchState.PAUSED, 0),
+        "resumes_at": next_at.get(BatchState.PAUSED),
     }
 
 

@@ -2,6 +2,7 @@
 each batch is sent, retried with backoff, and looked up at Artu by its records' own UUIDs whenever an attempt
 may have reached Artu, before anything is sent again."""
 
+import collections
 import contextlib
 import logging
 import random
@@ -18,11 +19,12 @@ from onboarding.artu.client import ArtuClient, ArtuError, ArtuRateLimited
 from onboarding.artu.payload import record_to_item
 from onboarding.models import BatchState, Submission, SubmissionBatch, SubmissionStatus
 from onboarding.services.submissions.outcome import (
-    NOT_SENT_MESSAGE,
     BatchTakenOver,
     Waiting,
     _apply_result,
     _finish_batch,
+    _give_up,
+    _hold_renew,
     _refused,
     _set_state,
     _waiting_records,
@@ -42,26 +44,47 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
 
 
 def _lookup(client: ArtuClient, record: Waiting, environment: str) -> dict[str, Any] | None:
-    """One record's client at Artu by its own UUID; transient errors are retried here, with backoff."""
-    key = settings.ARTU_RECORD_METADATA_KEY
-    for attempt in range(1, settings.ARTU_MAX_ATTEMPTS + 1):
+    """One record's client at Artu by its own UUID; transient errors are retried here, with backoff, up to
+    ARTU_LOOKUP_ATTEMPTS times: a budget of its own, never the batch's send attempts."""
+    key, tries = settings.ARTU_RECORD_METADATA_KEY, max(1, settings.ARTU_LOOKUP_ATTEMPTS)
+    for attempt in range(1, tries + 1):
         try:
             found = client.find_by_metadata(key, str(record.uuid), environment=environment)
             return found if found and found.get("id") else None
         except ArtuError as exc:
-            if not exc.transient or attempt == settings.ARTU_MAX_ATTEMPTS:
+            if not exc.transient or attempt == tries:
                 raise
             time.sleep(_backoff(attempt, getattr(exc, "retry_after", None)))
     return None
 
 
 def _reconcile(client: ArtuClient, batch: SubmissionBatch, records: list[Waiting]) -> list[Waiting]:
-    """Look every waiting record up at Artu by its own UUID; store the found ones, return the others."""
+    """Look every waiting record up at Artu by its own UUID; store the found ones, return the others.
+
+    A record whose lookups all fail is looked up again after the others; when the next record's fail too, Artu is
+    not answering lookups now, and the `ArtuError` is raised (the found ones are stored all the same)."""
     found: dict[int, dict] = {}
+    absent: list[Waiting] = []
+    pending, failed_in_a_row, renewed = collections.deque(records), 0, time.monotonic()
     try:
-        for record in records:
-            if client_obj := _lookup(client, record, batch.submission.environment):
+        while pending:
+            if time.monotonic() - renewed > settings.ARTU_LEASE_SECONDS / 3:
+                _hold_renew(batch)  # a long reconciliation is not a dead worker
+                renewed = time.monotonic()
+            record = pending.popleft()
+            try:
+                client_obj = _lookup(client, record, batch.submission.environment)
+            except ArtuError as exc:
+                failed_in_a_row += 1
+                if not exc.transient or failed_in_a_row > 1:
+                    raise
+                pending.append(record)
+                continue
+            failed_in_a_row = 0
+            if client_obj:
                 found[record.pk] = client_obj
+            else:
+                absent.append(record)
     finally:
         if found:  # kept even when a later lookup fails
             _write_outcome(
@@ -73,11 +96,12 @@ def _reconcile(client: ArtuClient, batch: SubmissionBatch, records: list[Waiting
                 state=BatchState.SENDING,
                 summary={"reconciled": len(found), "looked_up": len(records)},
             )
-    return [r for r in records if r.pk not in found]
+    return sorted(absent, key=lambda record: record.pk)
 
 
 def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: bool) -> None:
-    """Send one batch until every record in it is created, refused, or the attempts are exhausted."""
+    """Send one batch until every record in it is created or refused; when Artu keeps failing (the send attempts or
+    the lookups' budget spent), pause the batch for the worker to resume, or give it up after ARTU_GIVE_UP_AFTER."""
     attempts = batch.attempts
     # Just claimed, never sent: the claim already marked the batch as sending (a worker dying from here on leaves
     # it to be reconciled); the attempt count is written with the outcome.
@@ -88,14 +112,8 @@ def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: boo
             try:
                 records = _reconcile(client, batch, records)
             except ArtuError as exc:
-                attempts += 1
-                if attempts >= settings.ARTU_MAX_ATTEMPTS:
-                    _set_state(batch, BatchState.GAVE_UP, error=str(exc), attempts=attempts)
-                    return
-                delay = _backoff(attempts, getattr(exc, "retry_after", None))
-                _set_state(batch, BatchState.RECONCILING, error=str(exc), delay=delay, attempts=attempts)
-                time.sleep(delay)
-                continue
+                _give_up(batch, records, exc, maybe_at_artu=True, attempts=attempts)
+                return
         if not records:
             _finish_batch(batch)
             return
@@ -114,21 +132,7 @@ def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: boo
                 return
             maybe_at_artu = maybe_at_artu or exc.maybe_committed
             if attempts >= settings.ARTU_MAX_ATTEMPTS:
-                if maybe_at_artu:
-                    # Artu may hold some of them: they stay "submitting" until a later run reconciles them.
-                    _set_state(batch, BatchState.GAVE_UP, error=str(exc), attempts=attempts)
-                else:
-                    _write_outcome(
-                        batch,
-                        records,
-                        created={},
-                        failed={},
-                        state=BatchState.GAVE_UP,
-                        error=str(exc),
-                        returned={r.pk: [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}] for r in records},
-                        summary={"attempt": attempts, "error": exc.message, "gave_up": True},
-                        attempts=attempts,
-                    )
+                _give_up(batch, records, exc, maybe_at_artu=maybe_at_artu, attempts=attempts)
                 return
             retry_after = exc.retry_after if isinstance(exc, ArtuRateLimited) else None
             delay = _backoff(attempts, retry_after)

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +33,9 @@ from onboarding.services.audit import audit_event_write
 logger = logging.getLogger(__name__)
 
 LIVE_CONFIRMATION = "LIVE"
+# Batches a worker is on, or will be by itself (queued, or waiting out a retry's backoff).
+ACTIVE_STATES = (BatchState.QUEUED, BatchState.SENDING, BatchState.RETRY_WAIT, BatchState.RECONCILING)
+RESUMABLE_STATES = (BatchState.GAVE_UP, BatchState.PAUSED)  # what a person's resume puts back in the queue
 
 
 class SubmissionRefused(DomainError):
@@ -175,20 +178,28 @@ def submission_start(
 
 
 def submission_resume(*, actor, submission_id: int, enqueue: bool = True) -> Submission:
-    """Put the batches given up on (or abandoned by a dead worker) back in the queue; reconciliation comes first."""
+    """Put the batches given up on or paused (or abandoned by a dead worker) back in the queue, each with a new
+    ARTU_GIVE_UP_AFTER; reconciliation comes first."""
     if not actor.has_perm(PERM_SUBMIT):
         raise PermissionDenied
     with transaction.atomic(durable=True):
         submission = Submission.objects.select_for_update().get(pk=submission_id)
+        if submission.environment == ArtuEnvironment.LIVE and not actor.has_perm(PERM_SUBMIT_LIVE):
+            raise PermissionDenied
         reopened = (
             SubmissionBatch.objects.filter(
-                submission=submission, state=BatchState.GAVE_UP, records__status=RecordStatus.SUBMITTING
+                submission=submission, state__in=RESUMABLE_STATES, records__status=RecordStatus.SUBMITTING
             )
             .distinct()
             .values_list("pk", flat=True)
         )
         SubmissionBatch.objects.filter(pk__in=list(reopened)).update(
-            state=BatchState.RECONCILING, attempts=0, next_attempt_at=timezone.now(), claimed_at=timezone.now()
+            state=BatchState.RECONCILING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            claimed_at=timezone.now(),
+            resumes=0,
+            give_up_at=None,
         )
         submission.status = SubmissionStatus.RUNNING
         submission.finished_at = None
@@ -206,6 +217,40 @@ def submission_resume(*, actor, submission_id: int, enqueue: bool = True) -> Sub
     return submission
 
 
+def submission_resume_due(*, submission_id: int | None = None, enqueue: bool = True) -> list[int]:
+    """Put back in the queue the paused batches whose cool-off is over (the worker's sweep; `submit_clients --wait`
+    for its own submission), reconciliation first, and queue their submissions' task; returns those ids."""
+    from onboarding.tasks import submission_run_task, task_subjects_waiting
+
+    now = timezone.now()
+    due = SubmissionBatch.objects.filter(state=BatchState.PAUSED, next_attempt_at__lte=now)
+    if submission_id is not None:
+        due = due.filter(submission_id=submission_id)
+    resumed: dict[int, list[int]] = {}
+    with transaction.atomic(durable=True):
+        for pk, submission_pk in due.values_list("pk", "submission_id"):
+            # Conditional: the sweeps of several workers may find the same batch due.
+            if SubmissionBatch.objects.filter(pk=pk, state=BatchState.PAUSED).update(
+                state=BatchState.RECONCILING,
+                attempts=0,
+                next_attempt_at=now,
+                claimed_at=now,
+                resumes=F("resumes") + 1,
+            ):
+                resumed.setdefault(submission_pk, []).append(pk)
+        for submission in Submission.objects.filter(pk__in=resumed):
+            changes = {"resumed": True, "automatic": True, "batches": resumed[submission.pk]}
+            _submission_event(submission, actor=None, action=AuditAction.SUBMISSION_STARTED, changes=changes)
+        if enqueue and resumed:
+
+            def queue() -> None:
+                for pk in sorted(set(resumed) - task_subjects_waiting(submission_run_task)):
+                    submission_run_task.enqueue(pk)
+
+            transaction.on_commit(queue)
+    return sorted(resumed)
+
+
 def submission_requeue_stalled() -> list[int]:
     """Queue the task again for each unfinished submission none of whose batches has shown a sign of life for
     ARTU_LEASE_SECONDS, unless a run of it waits in the queue already; returns their ids. The run takes over the
@@ -213,10 +258,13 @@ def submission_requeue_stalled() -> list[int]:
     from onboarding.tasks import submission_run_task, task_runs_abandon, task_subjects_waiting
 
     last_sign = Greatest(Coalesce(Max("batches__claimed_at"), "created_at"), Coalesce("started_at", "created_at"))
+    batches = SubmissionBatch.objects.filter(submission=OuterRef("pk"))
     stalled = set(
         Submission.objects.filter(status__in=(SubmissionStatus.QUEUED, SubmissionStatus.RUNNING))
         .annotate(last_sign=last_sign)
         .filter(last_sign__lt=timezone.now() - _lease())
+        # One whose only open batches are paused rests until their cool-off is over (`submission_resume_due`).
+        .filter(Exists(batches.filter(state__in=ACTIVE_STATES)) | ~Exists(batches.filter(state=BatchState.PAUSED)))
         .values_list("pk", flat=True)
     ) - task_subjects_waiting(submission_run_task)
     task_runs_abandon(submission_run_task, stalled)
@@ -269,11 +317,13 @@ def _batch_claim(submission_id: int) -> tuple[SubmissionBatch, bool] | None:
         candidates = _claimable(submission_id).select_related("submission").order_by("index")[:20]
         for batch in candidates:
             previous, now = batch.state, timezone.now()
+            # The batch's total time starts at its first claim (a submission's last batches may wait a while).
+            batch.give_up_at = batch.give_up_at or now + datetime.timedelta(seconds=settings.ARTU_GIVE_UP_AFTER)
             with _writing():
                 taken = (
                     _claimable(submission_id)
                     .filter(pk=batch.pk, state=previous, attempts=batch.attempts)
-                    .update(state=BatchState.SENDING, claimed_at=now)
+                    .update(state=BatchState.SENDING, claimed_at=now, give_up_at=batch.give_up_at)
                 )
             if taken:
                 batch.state, batch.claimed_at = BatchState.SENDING, now
