@@ -4,6 +4,7 @@ or, after ARTU_GIVE_UP_AFTER, left for a person), none stuck "submitting" while 
 import datetime
 import io
 import time
+import uuid
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from onboarding.artu import wire
 from onboarding.artu.client import ArtuClient
 from onboarding.artu.payload import record_to_item
 from onboarding.models import (
@@ -255,3 +257,36 @@ def test_two_worker_processes_under_the_fault_mix_create_every_record_exactly_on
     assert not submitting().exists()
     runs = DBTaskResult.objects.filter(args_kwargs__args=[submission.pk])
     assert len({worker for run in runs for worker in run.worker_ids}) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_being_looked_up_after_a_retry_wait_is_not_taken_by_another_worker(oficial, settings):
+    """After a 500 and its backoff, the worker looks the records up: meanwhile no other worker may claim the batch
+    (it would look them up again, and this worker's work would be lost)."""
+    from onboarding.artu.client import ArtuServerError
+    from onboarding.services.submissions import batch_process
+    from onboarding.services.submissions.start import _batch_claim, _claimable
+
+    settings.ARTU_BACKOFF_BASE = settings.ARTU_BACKOFF_CAP = 0.01
+    approved(2)
+    submission = submission_start(actor=oficial, environment="test", enqueue=False)
+    claimable_during_lookups = []
+
+    class Artu:
+        def create_clients(self, items, atomic=True, environment=None):
+            if not claimable_during_lookups:
+                raise ArtuServerError("boom", status=500)
+            body = {"data": [{"id": str(uuid.uuid4()), "createdAt": "2026-01-02T03:04:05Z", **i} for i in items]}
+            return wire.parse_batch(body, items, atomic=True, key="onboardingRecordId")
+
+        def find_by_metadata(self, *args, **kwargs):
+            try:  # a lookup thread: what another worker's claim would find now
+                claimable_during_lookups.append(_claimable(submission.pk).exists())
+            finally:
+                connection.close()
+            return None
+
+    batch_process(Artu(), *_batch_claim(submission.pk))
+
+    assert claimable_during_lookups == [False, False]
+    assert not submitting().exists()

@@ -170,7 +170,7 @@ def test_a_batch_given_up_on_is_reconciled_when_resumed(artu, oficial, settings,
     settings.ARTU_LOOKUP_ATTEMPTS = 2
     records = approved(3)
     artu.set_faults(
-        next=[{"fault": "commit_then_drop", "count": 1, "endpoint": "batch"}, {"fault": "drop", "count": 5}]
+        next=[{"fault": "commit_then_drop", "count": 1, "endpoint": "batch"}, {"fault": "drop", "count": 20}]
     )
     submission = start_and_run(oficial)
     assert submission.status == SubmissionStatus.FINISHED_WITH_FAILURES

@@ -324,9 +324,9 @@ def _refused(batch: SubmissionBatch, records: list[Waiting], exc: ArtuError, att
 def _give_up(
     batch: SubmissionBatch, records: list[Waiting], exc: ArtuError, *, maybe_at_artu: bool, attempts: int
 ) -> None:
-    """Artu kept failing. Before the batch's total time is up (ARTU_GIVE_UP_AFTER), and for a transient error, the
-    batch is paused: the worker resumes it after a cool-off that doubles each time (ARTU_COOL_OFF_BASE..CAP). Then
-    it waits for a person: the records Artu may hold stay waiting, the others are approved again."""
+    """Artu kept failing. A transient failure within the batch's total time (ARTU_GIVE_UP_AFTER) pauses the batch:
+    the worker resumes it after a cool-off that doubles each time (ARTU_COOL_OFF_BASE..CAP). Otherwise the batch is
+    given up, for a person to resume: the records Artu may hold stay waiting, the others are approved again."""
     now = timezone.now()
     summary = {"attempt": attempts, "error": exc.message}
     if exc.transient and (batch.give_up_at is None or now < batch.give_up_at):

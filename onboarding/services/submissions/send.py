@@ -8,7 +8,8 @@ import logging
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -58,45 +59,68 @@ def _lookup(client: ArtuClient, record: Waiting, environment: str) -> dict[str, 
     return None
 
 
-def _reconcile(client: ArtuClient, batch: SubmissionBatch, records: list[Waiting]) -> list[Waiting]:
-    """Look every waiting record up at Artu by its own UUID; store the found ones, return the others.
+@dataclass
+class _Lookups:
+    """What the lookups of some waiting records found: Artu's client of each record found, the records Artu does
+    not hold, and the error that ended them early (the records not looked up are in neither)."""
 
-    A record whose lookups all fail is looked up again after the others; when the next record's fail too, Artu is
-    not answering lookups now, and the `ArtuError` is raised (the found ones are stored all the same)."""
-    found: dict[int, dict] = {}
-    absent: list[Waiting] = []
-    pending, failed_in_a_row, renewed = collections.deque(records), 0, time.monotonic()
-    try:
-        while pending:
-            if time.monotonic() - renewed > settings.ARTU_LEASE_SECONDS / 3:
-                _hold_renew(batch)  # a long reconciliation is not a dead worker
-                renewed = time.monotonic()
-            record = pending.popleft()
-            try:
-                client_obj = _lookup(client, record, batch.submission.environment)
-            except ArtuError as exc:
-                failed_in_a_row += 1
-                if not exc.transient or failed_in_a_row > 1:
-                    raise
-                pending.append(record)
-                continue
-            failed_in_a_row = 0
-            if client_obj:
-                found[record.pk] = client_obj
-            else:
-                absent.append(record)
-    finally:
-        if found:  # kept even when a later lookup fails
-            _write_outcome(
-                batch,
-                records,
-                created=found,
-                failed={},
-                returned={},
-                state=BatchState.SENDING,
-                summary={"reconciled": len(found), "looked_up": len(records)},
-            )
-    return sorted(absent, key=lambda record: record.pk)
+    found: dict[int, dict] = field(default_factory=dict)
+    absent: list[Waiting] = field(default_factory=list)
+    error: ArtuError | None = None
+
+
+def _look_up(client: ArtuClient, records: list[Waiting], environment: str) -> _Lookups:
+    """Look the records up one after the other (no database). A record whose lookups all fail is looked up again
+    after the others; when the next record's fail too, Artu is not answering lookups now, and they stop there."""
+    result = _Lookups()
+    pending, failed_in_a_row = collections.deque(records), 0
+    while pending:
+        record = pending.popleft()
+        try:
+            client_obj = _lookup(client, record, environment)
+        except ArtuError as exc:
+            failed_in_a_row += 1
+            if not exc.transient or failed_in_a_row > 1:
+                result.error = exc
+                return result
+            pending.append(record)
+            continue
+        failed_in_a_row = 0
+        if client_obj:
+            result.found[record.pk] = client_obj
+        else:
+            result.absent.append(record)
+    return result
+
+
+def _reconcile(client: ArtuClient, batch: SubmissionBatch, records: list[Waiting]) -> list[Waiting]:
+    """Look every waiting record up at Artu by its own UUID, in ARTU_CONCURRENCY shares looked up side by side;
+    store the found ones, return the others. `ArtuError` if the lookups of a share ended early (see `_look_up`);
+    the found ones are stored all the same."""
+    shares = min(max(1, settings.ARTU_CONCURRENCY), len(records))
+    with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="lookup") as pool:
+        looking = [
+            pool.submit(_look_up, client, records[share::shares], batch.submission.environment)
+            for share in range(shares)
+        ]
+        # The threads only call Artu; this one holds the batch, and shows it is alive while they work.
+        while wait(looking, timeout=settings.ARTU_LEASE_SECONDS / 3).not_done:
+            _hold_renew(batch)
+    results = [future.result() for future in looking]
+    found = {pk: client_obj for result in results for pk, client_obj in result.found.items()}
+    if found:
+        _write_outcome(
+            batch,
+            records,
+            created=found,
+            failed={},
+            returned={},
+            state=BatchState.SENDING,
+            summary={"reconciled": len(found), "looked_up": len(records)},
+        )
+    if errors := [result.error for result in results if result.error]:
+        raise errors[0]
+    return sorted((record for result in results for record in result.absent), key=lambda record: record.pk)
 
 
 def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: bool) -> None:
@@ -109,6 +133,10 @@ def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: boo
     while True:
         records = _waiting_records(batch)
         if records and maybe_at_artu:
+            if batch.state != BatchState.SENDING:
+                # Back from a retry's wait, when another worker could claim the batch: hold it again before looking
+                # its records up, or leave it to the worker that took it.
+                _set_state(batch, BatchState.SENDING, attempts=attempts)
             try:
                 records = _reconcile(client, batch, records)
             except ArtuError as exc:
