@@ -209,6 +209,13 @@ ARTU_MAX_ATTEMPTS = env.int("ARTU_MAX_ATTEMPTS", default=6)
 # Retries: exponential backoff with jitter from BASE seconds up to CAP seconds (Retry-After is honoured).
 ARTU_BACKOFF_BASE = env.float("ARTU_BACKOFF_BASE", default=1.0)
 ARTU_BACKOFF_CAP = env.float("ARTU_BACKOFF_CAP", default=60.0)
+# Reconciliation: each record's lookup is tried this often (with the same backoff); it never uses a send attempt.
+ARTU_LOOKUP_ATTEMPTS = env.int("ARTU_LOOKUP_ATTEMPTS", default=8)
+# A batch Artu keeps failing is paused and resumed by the worker after a cool-off, BASE seconds doubling each time up
+# to CAP, for at most GIVE_UP_AFTER seconds from its first attempt; then it waits for a person (resume).
+ARTU_COOL_OFF_BASE = env.float("ARTU_COOL_OFF_BASE", default=30.0)
+ARTU_COOL_OFF_CAP = env.float("ARTU_COOL_OFF_CAP", default=600.0)
+ARTU_GIVE_UP_AFTER = env.float("ARTU_GIVE_UP_AFTER", default=3600.0)
 # A batch whose worker has shown no sign of life for this long is taken over (after reconciliation).
 ARTU_LEASE_SECONDS = env.int("ARTU_LEASE_SECONDS", default=300)
 ARTU_SANDBOX_TOKEN = env("ARTU_SANDBOX_TOKEN", default="sk_test_sandbox")

@@ -5,6 +5,7 @@ local UUID always travels in `metadata[ARTU_RECORD_METADATA_KEY]` so an ambiguou
 reconciled with `GET /clients/metadata/{key}/{value}`.
 """
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,38 @@ from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord
 
 # The record fields `record_to_item` reads: loading only these keeps a batch's query light.
 PAYLOAD_FIELDS = ("id", "uuid", *(f for f in DATA_FIELDS if f != "scopes_override"))
+
+
+# Where each record field travels in an item (the inverse of `record_to_item`), for Artu's messages about an item.
+FIELD_PATHS = {
+    "type": "client_type",
+    "name": "name",
+    "middleName": "middle_name",
+    "lastName": "last_name",
+    "birthDate": "birth_date",
+    "nationalities": "nationalities",
+    "scopes": "scopes",
+    "externalId": "external_id",
+    "metadata": "metadata",
+    "scopeData.MX.rfc": "rfc",
+    "scopeData.MX.curp": "curp",
+    **{f"scopeData.MX.actividadVulnerable.{code}": field for code, field in AV_FIELDS.items()},
+    "scopeData.MX.actividadVulnerable.AVI.username": "avi_username",
+    "scopeData.MX.cnbv.TRANSMISOR.numeroCuenta": "cnbv_numero_cuenta",
+    "scopeData.MX.cnbv.TRANSMISOR.claveSujetoObligado": "cnbv_clave_sujeto_obligado",
+    "scopeData.US": "us_scope_data",
+}
+LIST_POSITION = re.compile(r"\[\d+\]")
+
+
+def record_field(path: str | None) -> str | None:
+    """The record field an item path names (`scopeData.MX.rfc` → `rfc`, `nationalities[1]` → `nationalities`), by
+    its longest known prefix; None for the item as a whole or a path we do not send."""
+    parts = LIST_POSITION.sub("", path or "").split(".")
+    for end in range(len(parts), 0, -1):
+        if field := FIELD_PATHS.get(".".join(parts[:end])):
+            return field
+    return None
 
 
 def _filled(value: Any) -> bool:

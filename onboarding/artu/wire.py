@@ -100,7 +100,10 @@ def _text(value: Any) -> str | None:
 
 
 def _path(value: Any) -> tuple[str | None, int | None]:
-    """`items[3].scopeData.MX.rfc` or `["items", 3, "scopeData", "MX", "rfc"]` → (`scopeData.MX.rfc`, 3)."""
+    """`items[3].scopeData.MX.rfc`, `["items", 3, "scopeData", "MX", "rfc"]` or the JSON Pointer
+    `/items/3/scopeData/MX/rfc` → (`scopeData.MX.rfc`, 3)."""
+    if isinstance(value, str) and value.startswith("/"):
+        value = [part.replace("~1", "/").replace("~0", "~") for part in value[1:].split("/")]  # RFC 6901
     if isinstance(value, list):
         parts = [str(part) for part in value]
         if len(parts) >= 2 and parts[0] == "items" and parts[1].isdigit():

@@ -56,7 +56,7 @@ def unfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("onboarding", "0014_duplicate_dismissal"),
+        ("onboarding", "0015_batch_cool_off"),
     ]
 
     operations = [

@@ -24,7 +24,10 @@ class BatchState(models.TextChoices):
     SENDING = "sending", _("Sending")
     RETRY_WAIT = "retry_wait", _("Waiting to retry")
     RECONCILING = "reconciling", _("Checking with Artu")
+    # Artu kept failing: the worker tries again by itself at `next_attempt_at` (a cool-off that grows each time).
+    PAUSED = "paused", _("Paused after repeated errors")
     DONE = "done", _("Done")
+    # Left for a person (resume): the key was refused, or the batch kept failing for ARTU_GIVE_UP_AFTER.
     GAVE_UP = "gave_up", _("Not sent (attempts exhausted)")
 
 
@@ -59,7 +62,10 @@ class SubmissionBatch(models.Model):
     index = models.PositiveIntegerField()
     state = models.CharField(max_length=16, choices=BatchState.choices, default=BatchState.QUEUED, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the batch is tried again: after a retry's backoff, or, paused, after its cool-off.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    resumes = models.PositiveSmallIntegerField(default=0)  # times paused and resumed by the worker
+    give_up_at = models.DateTimeField(null=True, blank=True)  # first claim + ARTU_GIVE_UP_AFTER: then paused no more
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     response = models.JSONField(null=True, blank=True)

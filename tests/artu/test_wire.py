@@ -225,6 +225,23 @@ def test_status_codes_raise_their_error_type(status, error):
             None,
             [Issue("Required", "name", None, 0)],
         ),
+        (  # JSON Pointers: the item's index and the path inside it, as with the other forms
+            {
+                "message": "Invalid",
+                "validationErrors": [
+                    {"path": "/items/19/nationalities", "code": "invalid_string", "message": "Expected a code"},
+                    {"path": "/items/2/scopeData/MX/rfc", "message": "Invalid RFC"},
+                    {"path": "/atomic", "message": "Expected boolean"},
+                ],
+            },
+            "Invalid",
+            None,
+            [
+                Issue("Expected a code", "nationalities", "invalid_string", 19),
+                Issue("Invalid RFC", "scopeData.MX.rfc", None, 2),
+                Issue("Expected boolean", "atomic"),
+            ],
+        ),
         (
             {"issues": [{"path": "atomic", "message": "Expected boolean"}]},
             None,

@@ -166,10 +166,11 @@ def test_a_worker_that_died_after_artu_committed_is_taken_over_without_resending
 
 
 def test_a_batch_given_up_on_is_reconciled_when_resumed(artu, oficial, settings, fast_retries):
-    settings.ARTU_MAX_ATTEMPTS = 2
+    settings.ARTU_GIVE_UP_AFTER = 0  # no pause: given up at once, for a person
+    settings.ARTU_LOOKUP_ATTEMPTS = 2
     records = approved(3)
     artu.set_faults(
-        next=[{"fault": "commit_then_drop", "count": 1, "endpoint": "batch"}, {"fault": "drop", "count": 5}]
+        next=[{"fault": "commit_then_drop", "count": 1, "endpoint": "batch"}, {"fault": "drop", "count": 20}]
     )
     submission = start_and_run(oficial)
     assert submission.status == SubmissionStatus.FINISHED_WITH_FAILURES
@@ -294,7 +295,7 @@ def test_an_outcome_is_written_only_to_records_no_other_worker_has_settled(ofici
     waiting, and is audited only for those records."""
     import uuid
 
-    from onboarding.services.submissions import _waiting_records, _write_outcome
+    from onboarding.services.submissions.outcome import _waiting_records, _write_outcome
 
     approved(4)
     submission = submission_start(actor=oficial, environment="test", enqueue=False)
@@ -325,7 +326,8 @@ def test_a_worker_waiting_out_a_429_does_not_send_a_batch_another_worker_took_me
 
     from onboarding.artu import wire
     from onboarding.artu.client import ArtuRateLimited
-    from onboarding.services import submissions as service
+    from onboarding.services.submissions import send as service
+    from onboarding.services.submissions.start import _batch_claim
 
     settings.ARTU_BACKOFF_BASE = settings.ARTU_BACKOFF_CAP = 0.05
     approved(3)
@@ -349,7 +351,7 @@ def test_a_worker_waiting_out_a_429_does_not_send_a_batch_another_worker_took_me
 
     def worker_b():
         try:
-            claimed = service._batch_claim(submission.pk)
+            claimed = _batch_claim(submission.pk)
             assert claimed is not None, "the batch was claimable once A's retry time had passed"
             service.batch_process(Artu(), *claimed)
         finally:
@@ -363,7 +365,7 @@ def test_a_worker_waiting_out_a_429_does_not_send_a_batch_another_worker_took_me
         assert b_sending.wait(10)  # ...when B has claimed the batch and is sending it
 
     monkeypatch.setattr(service.time, "sleep", a_waits)
-    batch, maybe_at_artu = service._batch_claim(submission.pk)
+    batch, maybe_at_artu = _batch_claim(submission.pk)
     try:
         with pytest.raises(service.BatchTakenOver):
             service.batch_process(Artu(), batch, maybe_at_artu)

@@ -7,6 +7,7 @@
   (a missing table, a bug) still end the process, so that they are seen.
 - When it starts, and then every WORKER_SWEEP_SECONDS from a thread of its own, it queues again the work whose
   lease has expired (`services/recovery.py`): what a killed worker left half done is finished by the next one.
+  The same sweep resumes the batches paused after repeated errors from Artu once their cool-off is over.
 """
 
 import contextlib
@@ -40,6 +41,8 @@ def sweep() -> None:
         return
     if requeued.submissions or requeued.uploads:
         logger.warning("queued again: submissions %s, uploads %s", requeued.submissions, requeued.uploads)
+    if requeued.resumed:
+        logger.info("paused batches resumed after their cool-off: submissions %s", requeued.resumed)
 
 
 def _sweep_forever() -> None:
