@@ -393,8 +393,10 @@ def test_one_nationality_travels_as_a_string_and_several_as_a_list(artu, oficial
 def _given_up_live_submission(artu, oficial_live, settings):
     """A live submission whose batch was given up on with its records left waiting (Artu did not answer)."""
     settings.ARTU_MAX_ATTEMPTS = 2
+    settings.ARTU_GIVE_UP_AFTER = 0  # no pause: given up at once, for a person
+    settings.ARTU_LOOKUP_ATTEMPTS = 2
     records = approved(2)
-    artu.set_faults(next=[{"fault": "drop", "count": 5}])
+    artu.set_faults(next=[{"fault": "drop", "count": 20}])
     submission = start_and_run(oficial_live, environment="live", confirmation="LIVE")
     assert submission.status == SubmissionStatus.FINISHED_WITH_FAILURES
     assert ClientRecord.objects.filter(status=RecordStatus.SUBMITTING).count() == 2
@@ -423,8 +425,10 @@ def test_resuming_a_live_submission_needs_the_live_permission(artu, oficial, ofi
 
 def test_resuming_a_test_submission_needs_only_the_submit_permission(artu, oficial, oficial2, settings, fast_retries):
     settings.ARTU_MAX_ATTEMPTS = 2
+    settings.ARTU_GIVE_UP_AFTER = 0  # no pause: given up at once, for a person
+    settings.ARTU_LOOKUP_ATTEMPTS = 2
     records = approved(1)
-    artu.set_faults(next=[{"fault": "drop", "count": 5}])
+    artu.set_faults(next=[{"fault": "drop", "count": 20}])
     submission = start_and_run(oficial)
     artu.set_faults()
     submission_resume(actor=oficial2, submission_id=submission.pk, enqueue=False)
