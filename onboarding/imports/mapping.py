@@ -107,7 +107,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "paternal surname",
         "paternal last name",
         "father's last name",
+        "father last name",
         "apellidoPaterno",
+        "firstLastName",
+        "lastName1",
     ),
     MATERNO: (
         "apellido materno",
@@ -121,7 +124,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "maternal surname",
         "maternal last name",
         "mother's last name",
+        "mother last name",
         "apellidoMaterno",
+        "secondLastName",
+        "lastName2",
     ),
     "last_name": ("apellidos", "apellido", "last name", "last names", "surname", "surnames", "family name", "lastName"),
     "birth_date": (
@@ -206,6 +212,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "account number",
         "account",
         "numeroCuenta",
+        "cuenta transmisor",
         "scopeData.MX.cnbv.TRANSMISOR.numeroCuenta",
     ),
     "cnbv_clave_sujeto_obligado": (
@@ -224,13 +231,23 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "us_scope_data": ("scopeData.US", "us scope data", "datos us"),
 }
 for _code, _field in AV_FIELDS.items():
-    SYNONYMS[_field] = (_code, f"av {_code}", f"av_{_code}", f"actividad {_code}", f"MX:AV:{_code}")
+    SYNONYMS[_field] = (
+        _code,
+        f"av {_code}",
+        f"av_{_code}",
+        f"actividad {_code}",
+        f"actividad vulnerable {_code}",
+        f"MX:AV:{_code}",
+    )
 
 # Words dropped from a header before matching, and spellings that mean the same word.
 STOPWORDS = frozenset({"de", "del", "la", "el", "los", "las", "s", "the", "of", "y", "o", "and", "or", "en", "a"})
 TOKEN_ALIASES = {"numero": "no", "num": "no", "nro": "no", "n": "no", "number": "no", "nbr": "no", "nacim": "nac"}
 # A header that contains one of these words is that identifier, whatever else it says ("RFC del cliente").
 STRONG_TOKENS = {"rfc": "rfc", "curp": "curp"}
+# Words that only say where a field sits in Artu's client object ("scopeData.MX.cnbv.TRANSMISOR.numeroCuenta",
+# "transmisorClaveSujetoObligado"): dropped from the front of a header that does not match as it is.
+CONTEXT_TOKENS = frozenset({"scope", "data", "mx", "cnbv", "transmisor", "client", "cliente"})
 
 # Required: the name; and the type, unless an RFC or CURP column lets it be inferred (13-character RFC or a CURP:
 # individual; 12-character RFC: company).
@@ -276,6 +293,11 @@ def match_header(header: str) -> str:
     if key in SYNONYM_INDEX:
         return SYNONYM_INDEX[key]
     tokens = key.split()
+    while len(tokens) > 1 and tokens[0] in CONTEXT_TOKENS:
+        tokens = tokens[1:]
+        if " ".join(tokens) in SYNONYM_INDEX:
+            return SYNONYM_INDEX[" ".join(tokens)]
+    tokens = key.split()
     for prefix in _PREFIXES:
         words = prefix.split()
         if len(words) >= 2 and tokens[: len(words)] == words:
@@ -287,16 +309,19 @@ def match_header(header: str) -> str:
 
 
 def mapping_suggest(headers: Iterable[str]) -> dict[str, str]:
-    """Each header's best target; a target goes to the first column that names it."""
-    used: set[str] = set()
+    """Each header's best target; a target goes to the first column that names it. A column of last names
+    beside one of apellidos maternos ("lastName" next to "secondLastName") holds the apellido paterno."""
+    used: dict[str, str] = {}
     mapping = {}
     for header in headers:
         target = match_header(header)
         if target in used:
             target = IGNORE
         if target:
-            used.add(target)
+            used[target] = header
         mapping[header] = target
+    if "last_name" in used and MATERNO in used and PATERNO not in used:
+        mapping[used["last_name"]] = PATERNO
     return mapping
 
 
@@ -331,9 +356,14 @@ def mapping_check(headers: list[str], mapping: Mapping[str, str]) -> dict[str, s
         if target:
             seen[target] = header
     if "last_name" in seen and (PATERNO in seen or MATERNO in seen):
+        split = [seen[t] for t in (PATERNO, MATERNO) if t in seen]
         raise ValidationError(
-            _("Map either one column of last names (Apellidos) or Apellido paterno and Apellido materno, not both."),
+            _(
+                "Column “%(whole)s” is mapped to %(field)s and “%(split)s” to the apellidos one by one; map the "
+                "last names either as one column or as Apellido paterno and Apellido materno, not both."
+            ),
             code="mapping_last_name",
+            params={"whole": seen["last_name"], "field": target_label("last_name"), "split": "”, “".join(split)},
         )
     missing = []
     if "name" not in seen:

@@ -9,7 +9,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from onboarding.errors import DomainError
-from onboarding.imports.mapping import mapping_from_saved
+from onboarding.imports.mapping import TARGETS, header_key, mapping_from_saved
 from onboarding.models import ClientRecord, SavedMapping, UploadStatus
 from onboarding.services.uploads import upload_map_columns, upload_receive
 
@@ -24,6 +24,16 @@ class Command(BaseCommand):
         parser.add_argument("path", help="the file to stage")
         parser.add_argument("--user", required=True, help="the username that stages it (needs the upload permission)")
         parser.add_argument("--mapping", default="", help="name of a saved column mapping to use")
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="HEADER=FIELD",
+            help=(
+                "map one column by hand, over the saved or suggested mapping (repeatable); FIELD is a target such "
+                "as apellido_paterno or rfc, or empty to leave the column out"
+            ),
+        )
         parser.add_argument("--encoding", default="", help="text encoding of a CSV file (detected when left out)")
         parser.add_argument("--report", default="", help="write one JSON object per source row to this file")
         parser.add_argument(
@@ -43,11 +53,13 @@ class Command(BaseCommand):
             saved = SavedMapping.objects.filter(name=options["mapping"]).first()
             if saved is None:
                 raise CommandError(f"No saved mapping named {options['mapping']!r}")
+        by_hand = self._parse_map(options["map"])
         try:
             with path.open("rb") as handle:
                 upload = upload_receive(actor=user, file=File(handle, name=path.name), encoding=options["encoding"])
             self.stdout.write(f"upload: {upload.pk}")
             mapping = mapping_from_saved(upload.headers, saved.mapping) if saved else upload.mapping
+            mapping = self._apply_map(upload.headers, mapping, by_hand)
             upload = upload_map_columns(
                 actor=user,
                 upload_id=upload.pk,
@@ -68,6 +80,32 @@ class Command(BaseCommand):
         )
         if options["report"]:
             self._report(upload.pk, Path(options["report"]))
+
+    @staticmethod
+    def _parse_map(pairs: list[str]) -> dict[str, tuple[str, str]]:
+        """{header key: (header as typed, target)} from HEADER=FIELD pairs."""
+        by_hand = {}
+        for pair in pairs:
+            header, sep, target = pair.partition("=")
+            target = target.strip()
+            if not sep or not header.strip():
+                raise CommandError(f"--map {pair!r}: write it as HEADER=FIELD")
+            if target and target not in TARGETS:
+                raise CommandError(f"--map {pair!r}: unknown field {target!r}; one of: {', '.join(TARGETS)}")
+            by_hand[header_key(header) or header.strip()] = (header.strip(), target)
+        return by_hand
+
+    @staticmethod
+    def _apply_map(headers: list[str], mapping: dict[str, str], by_hand: dict[str, tuple[str, str]]) -> dict[str, str]:
+        """The mapping with the hand-made pairs over it; a header the file does not have is an error."""
+        keyed = {header_key(h) or h.strip(): h for h in headers}
+        unknown = [typed for key, (typed, _target) in by_hand.items() if key not in keyed]
+        if unknown:
+            raise CommandError(f"--map: the file has no column {', '.join(unknown)}; its columns: {', '.join(headers)}")
+        mapping = dict(mapping)
+        for key, (_typed, target) in by_hand.items():
+            mapping[keyed[key]] = target
+        return mapping
 
     def _report(self, upload_id: int, target: Path) -> None:
         rows = (
