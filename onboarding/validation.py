@@ -54,6 +54,8 @@ FIELD_LABELS = {
     "name": _("Name(s) or legal name"),
     "middle_name": _("Middle name"),
     "last_name": _("Last names (paterno materno)"),
+    "apellido_paterno": _("Apellido paterno"),
+    "apellido_materno": _("Apellido materno"),
     "birth_date": _("Birth or incorporation date"),
     "nationalities": _("Nationalities"),
     "scopes": _("Scopes"),
@@ -110,6 +112,7 @@ MESSAGES = {
     "nationality_missing": _("%(field)s is empty; Artu expects the client's nationality."),
     "formula": _("%(field)s starts with “%(prefix)s” and would run as a spreadsheet formula; remove it."),
     "too_long": _("%(field)s is longer than %(max)s characters."),
+    "control_chars": _("%(field)s holds invisible control characters; remove them."),
     "avi_username_without_avi": _("%(field)s is filled in but AVI is not ticked."),
     "cnbv_incomplete": _("CNBV money transmitter data needs both the account number and the reporting entity key."),
     "scope_unknown": _("%(field)s: %(value)s is not a scope Artu knows."),
@@ -224,6 +227,26 @@ def normalize_nationalities(value: Any) -> str:
 
 def is_formula(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+
+
+def has_control_chars(value: str) -> bool:
+    """Control characters (NUL, ESC, BEL...), surrogates, or U+FFFD where bytes were not text."""
+    return any(ch == "\ufffd" or unicodedata.category(ch) in _NOT_TYPED for ch in value)
+
+
+def check_text(field: str, value: Any, max_length: int | None = None) -> list[Problem]:
+    """One text value on its own, before it is joined to any other: no spreadsheet formula at its start, no
+    control characters, at most `max_length` characters."""
+    if not isinstance(value, str) or not value:
+        return []
+    problems = []
+    if is_formula(value):
+        problems.append(Problem(field, "formula", Severity.ERROR, {"prefix": value[0].strip() or "⇥"}))
+    if has_control_chars(value):
+        problems.append(Problem(field, "control_chars", Severity.ERROR))
+    if max_length and len(value) > max_length:
+        problems.append(Problem(field, "too_long", Severity.ERROR, {"max": max_length}))
+    return problems
 
 
 # -- scopes ------------------------------------------------------------------------------------------------------
@@ -397,9 +420,7 @@ def check_curp(curp: str, birth: datetime.date | None) -> list[Problem]:
 def _text_problems(values: Mapping[str, Any]) -> list[Problem]:
     problems = []
     for name in TEXT_FIELDS:
-        value = values.get(name)
-        if is_formula(value):
-            problems.append(Problem(name, "formula", Severity.ERROR, {"prefix": value[0].strip() or "⇥"}))
+        problems += check_text(name, values.get(name))
     metadata = values.get("metadata")
     if isinstance(metadata, Mapping):
         for key, value in metadata.items():
@@ -539,7 +560,7 @@ def check_param_date(value: datetime.date) -> None:
 def check_param_text(value: str) -> None:
     """Text a person can type in a one-line box: no control characters (NUL included), no surrogates, nothing that
     was not UTF-8; raises ValidationError (code `invalid_text`)."""
-    if any(ch == "\ufffd" or unicodedata.category(ch) in _NOT_TYPED for ch in value):
+    if has_control_chars(value):
         raise InvalidValue(_("Remove the invisible or invalid characters."), code="invalid_text")
 
 

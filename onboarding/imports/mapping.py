@@ -23,8 +23,6 @@ MATERNO = "apellido_materno"
 ACTIVIDADES = "actividades"
 
 EXTRA_LABELS = {
-    PATERNO: _("Apellido paterno"),
-    MATERNO: _("Apellido materno"),
     ACTIVIDADES: _("Actividades vulnerables (a list such as INM, VEH)"),
 }
 # What a column can be mapped to, in the order the mapping select lists them.

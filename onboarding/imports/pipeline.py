@@ -11,7 +11,7 @@ from typing import Any
 from onboarding.imports import normalize as n
 from onboarding.imports.mapping import ACTIVIDADES, MATERNO, PATERNO
 from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord, ClientType
-from onboarding.validation import Problem, Severity, derive_scopes, validate_record
+from onboarding.validation import Problem, Severity, check_text, derive_scopes, validate_record
 
 # Columns of few distinct values: each distinct cell is parsed once per upload.
 _MEMO_LIMIT = 5000
@@ -29,7 +29,10 @@ MAX_LENGTH = {
     if f.name in DATA_FIELDS and getattr(f, "max_length", None)
 }
 # The field a cell problem is reported against, when it is not the column's own target.
-PROBLEM_FIELD = {ACTIVIDADES: "scopes", PATERNO: "last_name", MATERNO: "last_name"}
+PROBLEM_FIELD = {ACTIVIDADES: "scopes"}
+# Each apellido is checked on its own before the two are joined into last_name, where a formula or a control
+# character in the materno would no longer be at the start, and each has its own length.
+NAME_PART_MAX_LENGTH = 100
 DEFAULTS: dict[str, Any] = {
     "client_type": "",
     "name": "",
@@ -116,8 +119,10 @@ class RowPreparer:
                     values[target] = n.clean_identifier(cell)
                 elif target == PATERNO:
                     paterno = n.clean_text(cell)
+                    found += check_text(PATERNO, paterno, NAME_PART_MAX_LENGTH)
                 elif target == MATERNO:
                     materno = n.clean_text(cell)
+                    found += check_text(MATERNO, materno, NAME_PART_MAX_LENGTH)
                 elif target == "client_type":
                     raw_type = self.client_type(cell)
                 elif target == "birth_date":
