@@ -423,10 +423,12 @@ def _text_problems(values: Mapping[str, Any]) -> list[Problem]:
         problems += check_text(name, values.get(name))
     metadata = values.get("metadata")
     if isinstance(metadata, Mapping):
+        codes = set()
         for key, value in metadata.items():
-            if is_formula(value) or is_formula(key):
-                problems.append(Problem("metadata", "formula", Severity.ERROR, {"prefix": str(value or key)[0]}))
-                break
+            for problem in check_text("metadata", key) + check_text("metadata", value):
+                if problem.code not in codes:
+                    codes.add(problem.code)
+                    problems.append(problem)
     return problems
 
 

@@ -18,11 +18,14 @@ from onboarding.models import AV_FIELDS
 from onboarding.validation import FIELD_LABELS
 
 IGNORE = ""
+# A column kept in the record's metadata under its own header (it travels to Artu); any number of columns may be.
+KEEP = "metadata_keep"
 PATERNO = "apellido_paterno"
 MATERNO = "apellido_materno"
 ACTIVIDADES = "actividades"
 
 EXTRA_LABELS = {
+    KEEP: _("— keep in metadata, under this column's name —"),
     ACTIVIDADES: _("Actividades vulnerables (a list such as INM, VEH)"),
 }
 # What a column can be mapped to, in the order the mapping select lists them.
@@ -46,6 +49,7 @@ TARGETS = (
     "scopes",
     "metadata",
     "us_scope_data",
+    KEEP,
 )
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -259,7 +263,19 @@ def target_label(target: str) -> str:
 
 
 def target_choices() -> list[tuple[str, str]]:
-    return [(IGNORE, str(_("— leave out —")))] + [(t, target_label(t)) for t in TARGETS]
+    return [(IGNORE, str(_("— leave out —"))), (KEEP, target_label(KEEP))] + [
+        (t, target_label(t)) for t in TARGETS if t != KEEP
+    ]
+
+
+def mapping_left_out(mapping: Mapping[str, str]) -> list[str]:
+    """The columns whose data would not be kept anywhere."""
+    return [header for header, target in mapping.items() if not target and str(header).strip()]
+
+
+def mapping_keep_rest(mapping: Mapping[str, str]) -> dict[str, str]:
+    """The mapping with every left-out column kept in metadata under its header."""
+    return {header: target or KEEP for header, target in mapping.items()}
 
 
 def _strip_accents(text: str) -> str:
@@ -345,7 +361,7 @@ def mapping_check(headers: list[str], mapping: Mapping[str, str]) -> dict[str, s
         )
     seen: dict[str, str] = {}
     for header, target in clean.items():
-        if target and target in seen:
+        if target and target in seen and target != KEEP:
             raise ValidationError(
                 _("Columns “%(first)s” and “%(second)s” are both mapped to %(field)s; map one of them only."),
                 code="mapping_twice",

@@ -345,6 +345,19 @@ def parse_nationalities(value: Any) -> str:
     return ",".join(codes)
 
 
+def metadata_text(value: Any) -> str:
+    """A cell kept in metadata, as text: dates as YYYY-MM-DD, whole numbers without '.0'."""
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        value = value.date()
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return clean_text(value)
+
+
 # -- JSON-ish cells ----------------------------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from onboarding.errors import DomainError
-from onboarding.imports.mapping import mapping_check, target_choices
+from onboarding.imports.mapping import mapping_check, mapping_keep_rest, mapping_left_out, target_choices
 from onboarding.models import Upload, UploadStatus
 from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
 from onboarding.services.uploads import (
@@ -71,6 +71,7 @@ class MappingForm(forms.Form):
         help_text=gettext_lazy("A later file with the same columns gets it automatically."),
     )
     allow_same_file = forms.BooleanField(label=gettext_lazy("Stage it again anyway"), required=False)
+    keep_rest = forms.BooleanField(label=gettext_lazy("Keep the other columns in metadata"), required=False)
 
     def __init__(self, *args, columns: list[dict], **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,7 +84,8 @@ class MappingForm(forms.Form):
             column["field_name"] = f"col_{column['index']}"
 
     def mapping(self) -> dict[str, str]:
-        return {c["header"]: self.cleaned_data.get(c["field_name"]) or "" for c in self.columns}
+        mapping = {c["header"]: self.cleaned_data.get(c["field_name"]) or "" for c in self.columns}
+        return mapping_keep_rest(mapping) if self.cleaned_data.get("keep_rest") else mapping
 
     def bound_columns(self) -> list[dict]:
         return [{**c, "field": self[c["field_name"]]} for c in self.columns]
@@ -158,6 +160,7 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "same_file": same_file,
         "missing": _mapping_gaps(upload),
+        "left_out": mapping_left_out(form.mapping() if form.is_bound and form.is_valid() else upload.mapping),
         "limits": _limits(),
     }
     return render(request, "uploads/mapping.html", context, status=422 if form.errors else 200)

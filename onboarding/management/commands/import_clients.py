@@ -9,7 +9,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from onboarding.errors import DomainError
-from onboarding.imports.mapping import TARGETS, header_key, mapping_from_saved
+from onboarding.imports.mapping import TARGETS, header_key, mapping_from_saved, mapping_keep_rest, mapping_left_out
 from onboarding.models import ClientRecord, SavedMapping, UploadStatus
 from onboarding.services.uploads import upload_map_columns, upload_receive
 
@@ -33,6 +33,11 @@ class Command(BaseCommand):
                 "map one column by hand, over the saved or suggested mapping (repeatable); FIELD is a target such "
                 "as apellido_paterno or rfc, or empty to leave the column out"
             ),
+        )
+        parser.add_argument(
+            "--keep-other-columns",
+            action="store_true",
+            help="keep every column mapped to no field in the record's metadata, under its header",
         )
         parser.add_argument("--encoding", default="", help="text encoding of a CSV file (detected when left out)")
         parser.add_argument("--report", default="", help="write one JSON object per source row to this file")
@@ -60,6 +65,10 @@ class Command(BaseCommand):
             self.stdout.write(f"upload: {upload.pk}")
             mapping = mapping_from_saved(upload.headers, saved.mapping) if saved else upload.mapping
             mapping = self._apply_map(upload.headers, mapping, by_hand)
+            if options["keep_other_columns"]:
+                mapping = mapping_keep_rest(mapping)
+            elif left_out := mapping_left_out(mapping):
+                self.stdout.write(f"not kept (no field, see --keep-other-columns): {', '.join(left_out)}")
             upload = upload_map_columns(
                 actor=user,
                 upload_id=upload.pk,
