@@ -25,6 +25,7 @@ from stdnum.mx import rfc as stdnum_rfc
 
 from onboarding.identifiers import company_rfc_mismatch, person_curp_mismatch, person_rfc_mismatch
 from onboarding.models.records import AV_FIELDS, ClientType
+from onboarding.nationalities import normalize_nationalities  # noqa: F401 - the one normaliser, used by forms
 
 PERSON_TYPES = (ClientType.INDIVIDUAL,)
 CLIENT_TYPES = frozenset(ClientType.values)
@@ -209,20 +210,6 @@ def normalize_identifier(value: Any) -> str:
 
 
 normalize_rfc = normalize_curp = normalize_identifier
-
-
-def normalize_nationalities(value: Any) -> str:
-    """'mx; us' → 'MX,US'. Order kept, duplicates dropped; country names left for the validator to flag."""
-    if isinstance(value, (list, tuple)):
-        parts = [str(v) for v in value]
-    else:
-        parts = re.split(r"[,;/|\s]+", normalize_text(value))
-    seen: list[str] = []
-    for part in parts:
-        code = part.strip().upper()
-        if code and code not in seen:
-            seen.append(code)
-    return ",".join(seen)
 
 
 def is_formula(value: Any) -> bool:
