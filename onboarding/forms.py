@@ -204,7 +204,7 @@ class ClientRecordForm(forms.ModelForm):
         help_texts = {
             "name": _("Given name(s) of a person; legal name (razón social) of a company or trust."),
             "last_name": _("Apellido paterno and apellido materno, in that order."),
-            "nationalities": _("ISO country codes separated by commas, e.g. MX or MX, US."),
+            "nationalities": _("Country codes or names separated by commas: MX, US or Mexicana, Estadounidense."),
             "avi_username": _("The client's username on the virtual-asset platform."),
             "scopes_override": _("Leave unticked to derive the scopes from the data above."),
         }

@@ -25,6 +25,7 @@ from stdnum.mx import rfc as stdnum_rfc
 
 from onboarding.identifiers import company_rfc_mismatch, person_curp_mismatch, person_rfc_mismatch
 from onboarding.models.records import AV_FIELDS, ClientType
+from onboarding.nationalities import normalize_nationalities  # noqa: F401 - the one normaliser, used by forms
 
 PERSON_TYPES = (ClientType.INDIVIDUAL,)
 CLIENT_TYPES = frozenset(ClientType.values)
@@ -57,6 +58,8 @@ FIELD_LABELS = {
     "name": _("Name(s) or legal name"),
     "middle_name": _("Middle name"),
     "last_name": _("Last names (paterno materno)"),
+    "apellido_paterno": _("Apellido paterno"),
+    "apellido_materno": _("Apellido materno"),
     "birth_date": _("Birth or incorporation date"),
     "nationalities": _("Nationalities"),
     "scopes": _("Scopes"),
@@ -212,20 +215,6 @@ def normalize_identifier(value: Any) -> str:
 normalize_rfc = normalize_curp = normalize_identifier
 
 
-def normalize_nationalities(value: Any) -> str:
-    """'mx; us' → 'MX,US'. Order kept, duplicates dropped; country names left for the validator to flag."""
-    if isinstance(value, (list, tuple)):
-        parts = [str(v) for v in value]
-    else:
-        parts = re.split(r"[,;/|\s]+", normalize_text(value))
-    seen: list[str] = []
-    for part in parts:
-        code = part.strip().upper()
-        if code and code not in seen:
-            seen.append(code)
-    return ",".join(seen)
-
-
 def is_formula(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
 
@@ -247,6 +236,26 @@ def control_character(value: Any) -> str:
         elif isinstance(item, (list, tuple)):
             pending += item
     return ""
+
+
+def has_control_chars(value: str) -> bool:
+    """Control characters (NUL, ESC, BEL...), surrogates, or U+FFFD where bytes were not text."""
+    return any(ch == "\ufffd" or unicodedata.category(ch) in _NOT_TYPED for ch in value)
+
+
+def check_text(field: str, value: Any, max_length: int | None = None) -> list[Problem]:
+    """One text value on its own, before it is joined to any other: no spreadsheet formula at its start, no
+    control characters, at most `max_length` characters."""
+    if not isinstance(value, str) or not value:
+        return []
+    problems = []
+    if is_formula(value):
+        problems.append(Problem(field, "formula", Severity.ERROR, {"prefix": value[0].strip() or "⇥"}))
+    if char := control_character(value):
+        problems.append(Problem(field, "control_character", Severity.ERROR, {"char": char}))
+    if max_length and len(value) > max_length:
+        problems.append(Problem(field, "too_long", Severity.ERROR, {"max": max_length}))
+    return problems
 
 
 # -- scopes ------------------------------------------------------------------------------------------------------
@@ -420,19 +429,19 @@ def check_curp(curp: str, birth: datetime.date | None) -> list[Problem]:
 def _text_problems(values: Mapping[str, Any]) -> list[Problem]:
     problems = []
     for name in TEXT_FIELDS:
-        value = values.get(name)
-        if is_formula(value):
-            problems.append(Problem(name, "formula", Severity.ERROR, {"prefix": value[0].strip() or "⇥"}))
-    for name in (*TEXT_FIELDS, "metadata", "us_scope_data"):
+        problems += check_text(name, values.get(name))
+    for name in ("metadata", "us_scope_data"):
         # Every staged row passes here: the empty ones, most of them, cost no call.
         if (value := values.get(name)) and (char := control_character(value)):
             problems.append(Problem(name, "control_character", Severity.ERROR, {"char": char}))
     metadata = values.get("metadata")
     if isinstance(metadata, Mapping):
+        codes = set()
         for key, value in metadata.items():
-            if is_formula(value) or is_formula(key):
-                problems.append(Problem("metadata", "formula", Severity.ERROR, {"prefix": str(value or key)[0]}))
-                break
+            for problem in check_text("metadata", key) + check_text("metadata", value):
+                if problem.code not in codes:
+                    codes.add(problem.code)
+                    problems.append(problem)
     return problems
 
 
@@ -566,7 +575,7 @@ def check_param_date(value: datetime.date) -> None:
 def check_param_text(value: str) -> None:
     """Text a person can type in a one-line box: no control characters (NUL included), no surrogates, nothing that
     was not UTF-8; raises ValidationError (code `invalid_text`)."""
-    if any(ch == "\ufffd" or unicodedata.category(ch) in _NOT_TYPED for ch in value):
+    if has_control_chars(value):
         raise InvalidValue(_("Remove the invisible or invalid characters."), code="invalid_text")
 
 

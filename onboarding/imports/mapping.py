@@ -18,13 +18,14 @@ from onboarding.models import AV_FIELDS
 from onboarding.validation import FIELD_LABELS
 
 IGNORE = ""
+# A column kept in the record's metadata under its own header (it travels to Artu); any number of columns may be.
+KEEP = "metadata_keep"
 PATERNO = "apellido_paterno"
 MATERNO = "apellido_materno"
 ACTIVIDADES = "actividades"
 
 EXTRA_LABELS = {
-    PATERNO: _("Apellido paterno"),
-    MATERNO: _("Apellido materno"),
+    KEEP: _("— keep in metadata, under this column's name —"),
     ACTIVIDADES: _("Actividades vulnerables (a list such as INM, VEH)"),
 }
 # What a column can be mapped to, in the order the mapping select lists them.
@@ -48,6 +49,7 @@ TARGETS = (
     "scopes",
     "metadata",
     "us_scope_data",
+    KEEP,
 )
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -107,7 +109,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "paternal surname",
         "paternal last name",
         "father's last name",
+        "father last name",
         "apellidoPaterno",
+        "firstLastName",
+        "lastName1",
     ),
     MATERNO: (
         "apellido materno",
@@ -121,7 +126,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "maternal surname",
         "maternal last name",
         "mother's last name",
+        "mother last name",
         "apellidoMaterno",
+        "secondLastName",
+        "lastName2",
     ),
     "last_name": ("apellidos", "apellido", "last name", "last names", "surname", "surnames", "family name", "lastName"),
     "birth_date": (
@@ -206,6 +214,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "account number",
         "account",
         "numeroCuenta",
+        "cuenta transmisor",
         "scopeData.MX.cnbv.TRANSMISOR.numeroCuenta",
     ),
     "cnbv_clave_sujeto_obligado": (
@@ -224,13 +233,23 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "us_scope_data": ("scopeData.US", "us scope data", "datos us"),
 }
 for _code, _field in AV_FIELDS.items():
-    SYNONYMS[_field] = (_code, f"av {_code}", f"av_{_code}", f"actividad {_code}", f"MX:AV:{_code}")
+    SYNONYMS[_field] = (
+        _code,
+        f"av {_code}",
+        f"av_{_code}",
+        f"actividad {_code}",
+        f"actividad vulnerable {_code}",
+        f"MX:AV:{_code}",
+    )
 
 # Words dropped from a header before matching, and spellings that mean the same word.
 STOPWORDS = frozenset({"de", "del", "la", "el", "los", "las", "s", "the", "of", "y", "o", "and", "or", "en", "a"})
 TOKEN_ALIASES = {"numero": "no", "num": "no", "nro": "no", "n": "no", "number": "no", "nbr": "no", "nacim": "nac"}
 # A header that contains one of these words is that identifier, whatever else it says ("RFC del cliente").
 STRONG_TOKENS = {"rfc": "rfc", "curp": "curp"}
+# Words that only say where a field sits in Artu's client object ("scopeData.MX.cnbv.TRANSMISOR.numeroCuenta",
+# "transmisorClaveSujetoObligado"): dropped from the front of a header that does not match as it is.
+CONTEXT_TOKENS = frozenset({"scope", "data", "mx", "cnbv", "transmisor", "client", "cliente"})
 
 # Required: the name; and the type, unless an RFC or CURP column lets it be inferred (13-character RFC or a CURP:
 # individual; 12-character RFC: company).
@@ -244,7 +263,19 @@ def target_label(target: str) -> str:
 
 
 def target_choices() -> list[tuple[str, str]]:
-    return [(IGNORE, str(_("— leave out —")))] + [(t, target_label(t)) for t in TARGETS]
+    return [(IGNORE, str(_("— leave out —"))), (KEEP, target_label(KEEP))] + [
+        (t, target_label(t)) for t in TARGETS if t != KEEP
+    ]
+
+
+def mapping_left_out(mapping: Mapping[str, str]) -> list[str]:
+    """The columns whose data would not be kept anywhere."""
+    return [header for header, target in mapping.items() if not target and str(header).strip()]
+
+
+def mapping_keep_rest(mapping: Mapping[str, str]) -> dict[str, str]:
+    """The mapping with every left-out column kept in metadata under its header."""
+    return {header: target or KEEP for header, target in mapping.items()}
 
 
 def _strip_accents(text: str) -> str:
@@ -276,6 +307,11 @@ def match_header(header: str) -> str:
     if key in SYNONYM_INDEX:
         return SYNONYM_INDEX[key]
     tokens = key.split()
+    while len(tokens) > 1 and tokens[0] in CONTEXT_TOKENS:
+        tokens = tokens[1:]
+        if " ".join(tokens) in SYNONYM_INDEX:
+            return SYNONYM_INDEX[" ".join(tokens)]
+    tokens = key.split()
     for prefix in _PREFIXES:
         words = prefix.split()
         if len(words) >= 2 and tokens[: len(words)] == words:
@@ -287,16 +323,19 @@ def match_header(header: str) -> str:
 
 
 def mapping_suggest(headers: Iterable[str]) -> dict[str, str]:
-    """Each header's best target; a target goes to the first column that names it."""
-    used: set[str] = set()
+    """Each header's best target; a target goes to the first column that names it. A column of last names
+    beside one of apellidos maternos ("lastName" next to "secondLastName") holds the apellido paterno."""
+    used: dict[str, str] = {}
     mapping = {}
     for header in headers:
         target = match_header(header)
         if target in used:
             target = IGNORE
         if target:
-            used.add(target)
+            used[target] = header
         mapping[header] = target
+    if "last_name" in used and MATERNO in used and PATERNO not in used:
+        mapping[used["last_name"]] = PATERNO
     return mapping
 
 
@@ -322,7 +361,7 @@ def mapping_check(headers: list[str], mapping: Mapping[str, str]) -> dict[str, s
         )
     seen: dict[str, str] = {}
     for header, target in clean.items():
-        if target and target in seen:
+        if target and target in seen and target != KEEP:
             raise ValidationError(
                 _("Columns “%(first)s” and “%(second)s” are both mapped to %(field)s; map one of them only."),
                 code="mapping_twice",
@@ -331,9 +370,14 @@ def mapping_check(headers: list[str], mapping: Mapping[str, str]) -> dict[str, s
         if target:
             seen[target] = header
     if "last_name" in seen and (PATERNO in seen or MATERNO in seen):
+        split = [seen[t] for t in (PATERNO, MATERNO) if t in seen]
         raise ValidationError(
-            _("Map either one column of last names (Apellidos) or Apellido paterno and Apellido materno, not both."),
+            _(
+                "Column “%(whole)s” is mapped to %(field)s and “%(split)s” to the apellidos one by one; map the "
+                "last names either as one column or as Apellido paterno and Apellido materno, not both."
+            ),
             code="mapping_last_name",
+            params={"whole": seen["last_name"], "field": target_label("last_name"), "split": "”, “".join(split)},
         )
     missing = []
     if "name" not in seen:

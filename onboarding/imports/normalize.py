@@ -12,9 +12,8 @@ import re
 import unicodedata
 from typing import Any
 
-from django_countries import countries
-
 from onboarding.models import AV_FIELDS, ClientType
+from onboarding.nationalities import match_key, normalize_nationalities
 from onboarding.validation import CONTROL_CHARACTERS, control_character, normalize_identifier
 
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
@@ -29,11 +28,7 @@ class CellError(ValueError):
         self.params = params
 
 
-def _key(value: Any) -> str:
-    """Lower case, accents removed, words separated by one space: for matching words, never for storing."""
-    text = unicodedata.normalize("NFKD", str(value))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.split(r"[^a-z0-9:]+", text)).strip()
+_key = match_key
 
 
 def clean_text(value: Any) -> str:
@@ -280,89 +275,22 @@ def parse_actividades(value: Any) -> tuple[list[str], str]:
     return codes, username
 
 
-# -- nationalities -----------------------------------------------------------------------------------------------
+# -- nationalities: one normaliser for the form and the files (onboarding.nationalities) -------------------------
 
-NATIONALITY_WORDS = {
-    "MX": ("mexicana", "mexicano", "mexico", "mex", "mexican", "mexicana mexicano"),
-    "US": (
-        "estadounidense",
-        "norteamericana",
-        "norteamericano",
-        "americana",
-        "americano",
-        "eeuu",
-        "ee uu",
-        "eua",
-        "usa",
-        "estados unidos",
-        "estados unidos de america",
-        "united states",
-        "american",
-        "us american",
-    ),
-    "CA": ("canadiense", "canada", "canadian"),
-    "GT": ("guatemalteca", "guatemalteco", "guatemala"),
-    "SV": ("salvadorena", "salvadoreno", "el salvador"),
-    "HN": ("hondurena", "hondureno", "honduras"),
-    "NI": ("nicaraguense", "nicaragua"),
-    "CR": ("costarricense", "costa rica"),
-    "PA": ("panamena", "panameno", "panama"),
-    "CU": ("cubana", "cubano", "cuba"),
-    "DO": ("dominicana", "dominicano", "republica dominicana"),
-    "CO": ("colombiana", "colombiano", "colombia"),
-    "VE": ("venezolana", "venezolano", "venezuela"),
-    "EC": ("ecuatoriana", "ecuatoriano", "ecuador"),
-    "PE": ("peruana", "peruano", "peru"),
-    "BO": ("boliviana", "boliviano", "bolivia"),
-    "CL": ("chilena", "chileno", "chile"),
-    "AR": ("argentina", "argentino"),
-    "UY": ("uruguaya", "uruguayo", "uruguay"),
-    "PY": ("paraguaya", "paraguayo", "paraguay"),
-    "BR": ("brasilena", "brasileno", "brasil", "brazil", "brazilian"),
-    "ES": ("espanola", "espanol", "espana", "spain", "spanish"),
-    "FR": ("francesa", "frances", "francia", "france", "french"),
-    "DE": ("alemana", "aleman", "alemania", "germany", "german"),
-    "IT": ("italiana", "italiano", "italia", "italy", "italian"),
-    "GB": ("britanica", "britanico", "reino unido", "inglesa", "ingles", "united kingdom", "uk", "british"),
-    "CN": ("china", "chino", "chinese"),
-    "JP": ("japonesa", "japones", "japon", "japan", "japanese"),
-    "KR": ("coreana", "coreano", "corea del sur", "south korea", "korean"),
-    "IN": ("india", "hindu", "indian"),
-}
-_NATIONALITY_INDEX = {word: code for code, words in NATIONALITY_WORDS.items() for word in words}
+parse_nationalities = normalize_nationalities
 
 
-def _nationality_code(part: str) -> str:
-    key = _key(part)
-    if key in _NATIONALITY_INDEX:
-        return _NATIONALITY_INDEX[key]
-    upper = part.strip().upper()
-    if len(upper) == 2 and upper in countries:
-        return upper
-    if len(upper) == 3 and upper.isalpha():
-        alpha2 = countries.alpha2(upper)
-        if alpha2:
-            return alpha2
-    for language in ("en", "es"):
-        code = countries.by_name(part.strip(), language=language)
-        if code:
-            return code
-    # Left as written: the validator names it as not a country code.
-    return clean_text(part).upper()
-
-
-def parse_nationalities(value: Any) -> str:
-    """'Mexicana' → 'MX'; 'México y Estados Unidos' → 'MX,US'; 'mx; us' → 'MX,US'."""
-    if value in (None, ""):
-        return ""
-    parts = [str(v) for v in value] if isinstance(value, (list, tuple)) else re.split(r"[,;/|]| y | and ", str(value))
-    codes: list[str] = []
-    for part in parts:
-        if part.strip():
-            code = _nationality_code(part)
-            if code not in codes:
-                codes.append(code)
-    return ",".join(codes)
+def metadata_text(value: Any) -> str:
+    """A cell kept in metadata, as text: dates as YYYY-MM-DD, whole numbers without '.0'."""
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        value = value.date()
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return clean_text(value)
 
 
 # -- JSON-ish cells ----------------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from onboarding.imports import normalize as n
-from onboarding.imports.mapping import ACTIVIDADES, MATERNO, PATERNO
+from onboarding.imports.mapping import ACTIVIDADES, KEEP, MATERNO, PATERNO
 from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord, ClientType
-from onboarding.validation import Problem, Severity, derive_scopes, validate_record
+from onboarding.validation import Problem, Severity, check_text, derive_scopes, validate_record
 
 # Columns of few distinct values: each distinct cell is parsed once per upload.
 _MEMO_LIMIT = 5000
@@ -29,7 +29,12 @@ MAX_LENGTH = {
     if f.name in DATA_FIELDS and getattr(f, "max_length", None)
 }
 # The field a cell problem is reported against, when it is not the column's own target.
-PROBLEM_FIELD = {ACTIVIDADES: "scopes", PATERNO: "last_name", MATERNO: "last_name"}
+PROBLEM_FIELD = {ACTIVIDADES: "scopes", KEEP: "metadata"}
+# Each apellido is checked on its own before the two are joined into last_name, where a formula or a control
+# character in the materno would no longer be at the start, and each has its own length.
+NAME_PART_MAX_LENGTH = 100
+# A cell kept in metadata under its column's header: text, checked like any typed metadata (validate_record).
+METADATA_VALUE_MAX_LENGTH = 1000
 DEFAULTS: dict[str, Any] = {
     "client_type": "",
     "name": "",
@@ -108,6 +113,7 @@ class RowPreparer:
         values["scopes"], values["metadata"] = [], {}
         found: list[Problem] = []
         paterno = materno = given_scopes = None
+        kept: dict[str, str] = {}
         raw_type = ""
         for index, target in self.columns:
             cell = cells[index] if index < width else None
@@ -120,8 +126,10 @@ class RowPreparer:
                     values[target] = n.clean_identifier(cell)
                 elif target == PATERNO:
                     paterno = n.clean_text(cell)
+                    found += check_text(PATERNO, paterno, NAME_PART_MAX_LENGTH)
                 elif target == MATERNO:
                     materno = n.clean_text(cell)
+                    found += check_text(MATERNO, materno, NAME_PART_MAX_LENGTH)
                 elif target == "client_type":
                     raw_type = self.client_type(cell)
                 elif target == "birth_date":
@@ -142,8 +150,16 @@ class RowPreparer:
                     values["metadata"] = n.parse_json_object(cell)
                 elif target == "us_scope_data":
                     values["us_scope_data"] = n.parse_json_value(cell)
+                elif target == KEEP:
+                    text = n.metadata_text(cell)
+                    if len(text) > METADATA_VALUE_MAX_LENGTH:
+                        raise n.CellError("too_long", max=METADATA_VALUE_MAX_LENGTH)
+                    kept[self.headers[index]] = text
             except n.CellError as exc:
                 found.append(Problem(PROBLEM_FIELD.get(target, target), exc.code, Severity.ERROR, exc.params))
+        if kept:
+            # A metadata column of the file, when there is one, wins over a kept column of the same key.
+            values["metadata"] = {**kept, **values["metadata"]}
         if paterno or materno:
             values["last_name"] = " ".join(p for p in (paterno, materno) if p)
         self._set_type(values, raw_type, found)

@@ -19,7 +19,13 @@ from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from onboarding.errors import DomainError
-from onboarding.imports.mapping import mapping_check, mapping_from_saved, target_choices
+from onboarding.imports.mapping import (
+    mapping_check,
+    mapping_from_saved,
+    mapping_keep_rest,
+    mapping_left_out,
+    target_choices,
+)
 from onboarding.models import SavedMapping, Upload, UploadStatus
 from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
 from onboarding.services.mappings import saved_mapping_delete, saved_mapping_share, saved_mappings_offered
@@ -80,6 +86,7 @@ class MappingForm(forms.Form):
     )
     saved = forms.IntegerField(required=False, widget=forms.HiddenInput)
     allow_same_file = forms.BooleanField(label=gettext_lazy("Stage it again anyway"), required=False)
+    keep_rest = forms.BooleanField(label=gettext_lazy("Keep the other columns in metadata"), required=False)
 
     def __init__(self, *args, columns: list[dict], **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,7 +99,8 @@ class MappingForm(forms.Form):
             column["field_name"] = f"col_{column['index']}"
 
     def mapping(self) -> dict[str, str]:
-        return {c["header"]: self.cleaned_data.get(c["field_name"]) or "" for c in self.columns}
+        mapping = {c["header"]: self.cleaned_data.get(c["field_name"]) or "" for c in self.columns}
+        return mapping_keep_rest(mapping) if self.cleaned_data.get("keep_rest") else mapping
 
     def bound_columns(self) -> list[dict]:
         return [{**c, "field": self[c["field_name"]]} for c in self.columns]
@@ -173,6 +181,7 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "same_file": same_file,
         "missing": _mapping_gaps(upload.headers, mapping),
+        "left_out": mapping_left_out(form.mapping() if form.is_bound and form.is_valid() else upload.mapping),
         "limits": _limits(),
         "someone_elses": upload.created_by_id != request.user.pk,
         "offered": offered,

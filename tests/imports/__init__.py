@@ -138,3 +138,42 @@ def json_bytes(items) -> bytes:
 
 def uploaded(data: bytes, name: str = "clientes.csv") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data)
+
+
+ARTU_HEADERS = (
+    "externalId",
+    "type",
+    "name",
+    "middleName",
+    "lastName",
+    "secondLastName",
+    "birthDate",
+    "nationalities",
+    "rfc",
+    "curp",
+    "actividadVulnerable",
+    "transmisorNumeroCuenta",
+    "transmisorClaveSujetoObligado",
+)
+
+
+def artu_row(i: int, **overrides) -> dict[str, str]:
+    """One row of a file whose columns carry Artu's own field names, the two surnames apart."""
+    row = person(i)
+    out = {
+        "externalId": row["Número de cliente"],
+        "type": "individual",
+        "name": row["Nombre(s)"],
+        "middleName": "",
+        "lastName": row["Apellido paterno"],
+        "secondLastName": row["Apellido materno"],
+        "birthDate": datetime.datetime.strptime(row["Fecha de nacimiento"], "%d/%m/%Y").date().isoformat(),
+        "nationalities": "MX",
+        "rfc": row["RFC"].replace(" ", "").upper(),
+        "curp": row["CURP"],
+        "actividadVulnerable": row["Actividad vulnerable"],
+        "transmisorNumeroCuenta": f"0{i:09d}",
+        "transmisorClaveSujetoObligado": "TRX-001",
+    }
+    out.update(overrides)
+    return out
