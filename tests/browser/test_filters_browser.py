@@ -20,6 +20,11 @@ def shows(page, *records) -> None:
         expect(page.locator(f"#record-{record.pk}")).to_have_count(1)
 
 
+def open_filters(page):
+    """The filters fold into a panel; open it as a user would before changing them."""
+    page.locator("#review-filters").evaluate("panel => { panel.open = true; }")
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_back_and_forward_bring_back_the_filters_with_their_results(
     page, sign_in, oficial, capturista, capturista2, size
@@ -32,6 +37,7 @@ def test_back_and_forward_bring_back_the_filters_with_their_results(
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     sign_in(oficial)
     page.goto("/review/")
+    open_filters(page)
     shows(page, sofia, beto, ana)
     status, staged_by, search = page.locator("#id_status"), page.locator("#id_created_by"), page.locator("#id_q")
 
@@ -66,6 +72,7 @@ def test_back_and_forward_bring_back_the_filters_with_their_results(
 
     # After a filter was undone with Back, the next change starts from what the controls show.
     page.go_back()
+    open_filters(page)
     page.wait_for_url("**created_by=&**")
     search.fill("sofia olvera")  # no accents, as people type on a phone
     page.select_option("#id_status", "")
@@ -90,12 +97,14 @@ def test_the_filters_and_the_audit_log_fit_both_sizes_in_both_languages(page, si
     sign_in(auditor)
     for language in ("es", "en"):
         page.goto("/review/")
+        open_filters(page)
         page.click(f".langswitch button[value^={language}]")
         page.wait_for_load_state()
         for size, viewport in SIZES.items():
             page.set_viewport_size(viewport)
             page.goto(f"/review/?upload={upload.pk}")
-            filters = page.locator("form.review-filters")
+            open_filters(page)
+            filters = page.locator("#review-filters form")
             expect(page.locator("#id_upload")).to_have_value(str(upload.pk))
             assert "sucursal_norte_noviembre.csv" in page.locator("#id_upload option:checked").inner_text()
             box = filters.bounding_box()
@@ -116,6 +125,7 @@ def test_back_past_what_htmx_kept_loads_the_whole_page_with_its_filters(page, si
     beto = ClientRecordFactory(created_by=capturista, name="Beto", status=RecordStatus.APPROVED)
     sign_in(oficial)
     page.goto("/review/")
+    open_filters(page)
     page.select_option("#id_status", RecordStatus.APPROVED.value)
     page.wait_for_url("**status=approved**")
     page.select_option("#id_status", RecordStatus.IN_REVIEW.value)
@@ -124,10 +134,11 @@ def test_back_past_what_htmx_kept_loads_the_whole_page_with_its_filters(page, si
     page.evaluate("() => sessionStorage.removeItem('htmx-history-cache')")  # as after many steps, or a crash
     page.go_back()
     page.wait_for_url("**status=approved**")
+    open_filters(page)
     shows(page, beto)
     expect(page.locator("#id_status")).to_have_value(RecordStatus.APPROVED.value)
     expect(page.locator("header.topbar")).to_have_count(1)  # the whole page, not the results alone
-    expect(page.locator("form.review-filters")).to_have_count(1)
+    expect(page.locator("#review-filters form")).to_have_count(1)
 
 
 def test_a_filter_changed_after_sorting_by_a_column_keeps_that_sort(page, sign_in, oficial, capturista):
@@ -136,6 +147,7 @@ def test_a_filter_changed_after_sorting_by_a_column_keeps_that_sort(page, sign_i
     ClientRecordFactory(created_by=capturista, name="Carla", status=RecordStatus.APPROVED)
     sign_in(oficial)
     page.goto("/review/")
+    open_filters(page)
     page.click("#review-table th a[href*='sort=name']")  # htmx: the table only, the address pushed
     page.wait_for_url("**sort=name**")
     page.select_option("#id_status", RecordStatus.IN_REVIEW.value)
