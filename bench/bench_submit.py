@@ -1,8 +1,11 @@
 """Benchmark: submit 10,000 approved records to the Artu sandbox with 200 ms of latency per call.
 
-The floor is batches × latency ÷ concurrency (the time the calls alone must take); the figure that matters is
-measured ÷ floor, for concurrency 1, 4 and 8. Runs on a database of its own (a SQLite file under bench/out, or
-the PostgreSQL database named by DATABASE_URL, which it empties first) and a sandbox process of its own.
+Each run of ours (`submission_run`, the task worker's service: claims, outcomes, audit events) is paired with a
+run of a plain httpx client that sends the same batches to the same sandbox at the same concurrency, with no
+database at all; the figure that matters is ours ÷ plain, for concurrency 1, 4 and 8. The floor is batches ×
+latency ÷ concurrency (the time the calls alone must take). Runs on a database of its own (a SQLite file under
+bench/out, or the PostgreSQL database named by DATABASE_URL, which it empties first) and a sandbox process of its
+own, emptied before every run.
 
     .venv/bin/python bench/bench_submit.py [--records 10000] [--latency-ms 200] [--concurrency 1 4 8] [--record]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/onboarding_bench .venv/bin/python bench/bench_submit.py
@@ -15,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,12 +78,34 @@ def postgres_cpu_seconds() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def plain_send(url: str, token: str, batches: list[list[dict]], concurrency: int) -> float:
+    """Seconds a plain httpx client takes to send `batches` (no database, no bookkeeping), `concurrency` calls in
+    flight at once over as many pooled connections; each answer is read as JSON, as any client would."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"Authorization": f"Bearer {token}", "X-Environment": "test"}
+    with httpx.Client(base_url=url, headers=headers, limits=limits, timeout=60) as http:
+
+        def send(items: list[dict]) -> int:
+            response = http.post("/clients/batch", json={"items": items, "atomic": True})
+            response.raise_for_status()
+            return len(response.json()["data"])
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            created = sum(pool.map(send, batches))
+        elapsed = time.perf_counter() - started
+    assert created == sum(len(batch) for batch in batches), created
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
-    parser.add_argument("--runs", type=int, default=3, help="runs per concurrency; the median is reported")
+    parser.add_argument("--runs", type=int, default=3, help="runs per concurrency, each; the medians are reported")
     parser.add_argument("--record", action="store_true", help="append the figures to bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -91,6 +117,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from onboarding.artu.payload import record_to_item
     from onboarding.models import ClientRecord, RecordStatus
     from onboarding.services.roles import roles_setup
     from onboarding.services.submissions import submission_run, submission_start
@@ -124,11 +151,18 @@ def main() -> None:
         for _ in range(args.records)
     ]
     fields = [f.attname for f in ClientRecord._meta.concrete_fields if f.attname not in ("id", "uuid")]
+    items = [record_to_item(r) for r in template]
+    size = settings.ARTU_BATCH_SIZE
+    plain_batches = [items[start : start + size] for start in range(0, len(items), size)]
     results = []
     try:
         for concurrency in args.concurrency:
-            times, cpu = [], []
+            times, cpu, plain, plain_cpu = [], [], [], []
             for _ in range(args.runs):
+                httpx.post(f"{url}/_sandbox/reset", timeout=10).raise_for_status()
+                before = cpu_seconds()
+                plain.append(plain_send(url, "sk_test_bench", plain_batches, concurrency))
+                plain_cpu.append(cpu_seconds() - before)
                 ClientRecord.objects.filter(status=RecordStatus.APPROVED).delete()
                 ClientRecord.objects.bulk_create(
                     [ClientRecord(**{f: getattr(r, f) for f in fields}) for r in template], batch_size=1000
@@ -147,16 +181,20 @@ def main() -> None:
                 times.append(elapsed)
                 ClientRecord.objects.filter(batch__submission=submission).update(status=RecordStatus.DRAFT)
             floor = batches * args.latency_ms / 1000 / concurrency
-            median = statistics.median(times)
+            median, plain_median = statistics.median(times), statistics.median(plain)
             app_cpu = statistics.median(c[0] for c in cpu)
             sandbox_cpu = statistics.median(c[1] for c in cpu)
             db_cpu = None if cpu[0][2] is None else statistics.median(c[2] for c in cpu)
-            results.append((concurrency, floor, median, median / floor, times, app_cpu, sandbox_cpu, db_cpu))
+            plain_app_cpu = statistics.median(plain_cpu)
+            results.append(
+                (concurrency, floor, plain_median, plain, median, times, plain_app_cpu, app_cpu, sandbox_cpu, db_cpu)
+            )
             print(
-                f"concurrency {concurrency}: floor {floor:.2f} s, median {median:.2f} s "
-                f"({', '.join(f'{t:.2f}' for t in times)}), ratio {median / floor:.2f}; "
-                f"CPU app {app_cpu:.2f} s, sandbox {sandbox_cpu:.2f} s"
-                + ("" if db_cpu is None else f", PostgreSQL {db_cpu:.2f} s"),
+                f"concurrency {concurrency}: floor {floor:.2f} s; plain httpx {plain_median:.2f} s "
+                f"({', '.join(f'{t:.2f}' for t in plain)}); ours {median:.2f} s "
+                f"({', '.join(f'{t:.2f}' for t in times)}); ours ÷ plain {median / plain_median:.2f}, "
+                f"ours ÷ floor {median / floor:.2f}; CPU plain {plain_app_cpu:.2f} s, app {app_cpu:.2f} s, "
+                f"sandbox {sandbox_cpu:.2f} s" + ("" if db_cpu is None else f", PostgreSQL {db_cpu:.2f} s"),
                 flush=True,
             )
     finally:
@@ -168,15 +206,18 @@ def main() -> None:
         lines = [
             f"\n### {db}, {args.records} records, {batches} batches, {args.latency_ms} ms per call "
             f"({time.strftime('%Y-%m-%d')})\n",
-            f"`{'DATABASE_URL=… ' if db == 'PostgreSQL' else ''}.venv/bin/python bench/bench_submit.py --record`\n",
-            "| concurrency | floor (s) | median (s) | runs (s) | measured ÷ floor | CPU app (s) | CPU sandbox (s) "
-            "| CPU PostgreSQL (s) |",
-            "|---:|---:|---:|---|---:|---:|---:|---:|",
+            f"`{'DATABASE_URL=… ' if db == 'PostgreSQL' else ''}.venv/bin/python bench/bench_submit.py "
+            f"{' '.join(sys.argv[1:])}` "
+            f"(load average {os.getloadavg()[0]:.1f} at the end)\n",
+            "| concurrency | floor (s) | plain httpx (s) | plain runs (s) | ours (s) | our runs (s) | ours ÷ plain "
+            "| ours ÷ floor | CPU plain (s) | CPU ours (s) | CPU sandbox (s) | CPU PostgreSQL (s) |",
+            "|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {c} | {f:.2f} | {m:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {r:.2f} | {a:.2f} | {b:.2f} "
+            f"| {c} | {f:.2f} | {pm:.2f} | {', '.join(f'{t:.2f}' for t in pts)} | {m:.2f} "
+            f"| {', '.join(f'{t:.2f}' for t in ts)} | {m / pm:.2f} | {m / f:.2f} | {pc:.2f} | {a:.2f} | {b:.2f} "
             f"| {'–' if d is None else f'{d:.2f}'} |"
-            for c, f, m, r, ts, a, b, d in results
+            for c, f, pm, pts, m, ts, pc, a, b, d in results
         ]
         with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
