@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from onboarding import validation
 from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord
+from onboarding.selectors.audit import audit_submission_list
 from onboarding.selectors.records import record_upload_list
 from onboarding.validation import (
     FIELD_LABELS,
@@ -113,18 +114,37 @@ def upload_label(upload) -> str:
     return f"{upload.original_name} · {when} · #{upload.pk}"
 
 
-def upload_select(field: forms.Field, *, staged_only: bool) -> ParamSelect:
-    """An upload filter (`field`, a ParamIdField) picked from the latest uploads and the one the URL names."""
+def _latest_select(field: forms.Field, latest: Callable[[int | None], Iterable], label: Callable) -> ParamSelect:
+    """A filter by number (`field`, a ParamIdField) picked from `latest(including)`: the latest objects plus the
+    one the URL names (`including`, None when the URL names none or a bad one), each shown by `label`."""
 
     def options(current: str) -> list[tuple[int, str]]:
         try:
             including = field.clean(current)
         except ValidationError:
             including = None
-        uploads = record_upload_list(including=including, staged_only=staged_only)
-        return [(u.pk, upload_label(u)) for u in uploads]
+        return [(o.pk, label(o)) for o in latest(including)]
 
     return ParamSelect(options, empty_label=_("Any"))
+
+
+def upload_select(field: forms.Field, *, staged_only: bool) -> ParamSelect:
+    """An upload filter (`field`, a ParamIdField) picked from the latest uploads and the one the URL names."""
+    return _latest_select(
+        field, lambda including: record_upload_list(including=including, staged_only=staged_only), upload_label
+    )
+
+
+def submission_label(submission) -> str:
+    """A submission as a filter lists it: its number (first, as the pages show it), Artu environment, when it was
+    started and by whom."""
+    when = formats.date_format(timezone.localtime(submission.created_at), "SHORT_DATETIME_FORMAT")
+    return f"#{submission.pk} · {submission.get_environment_display()} · {when} · {submission.created_by.username}"
+
+
+def submission_select(field: forms.Field) -> ParamSelect:
+    """A submission filter (`field`, a ParamIdField) picked from the latest submissions and the one the URL names."""
+    return _latest_select(field, lambda including: audit_submission_list(including=including), submission_label)
 
 
 class OptionalJSONField(forms.JSONField):

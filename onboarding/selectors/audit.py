@@ -12,13 +12,14 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onboarding.models import AuditEvent, AuditVerification
+from onboarding.models import AuditEvent, AuditVerification, Submission
 from onboarding.permissions import Role
 from onboarding.selectors.history import change_lines
 from onboarding.selectors.review import review_queue_filter
 from onboarding.validation import ID_MAX
 
 # What `actor_role` stores besides group names and "system" (see services/audit.py).
+RECENT_SUBMISSIONS = 50  # offered by the log's submission filter
 SPECIAL_ROLES = {"administrator": lambda: _("Administrator")}
 TARGET_LABELS = {
     "user": lambda: _("User"),
@@ -79,6 +80,16 @@ def audit_actor_list() -> QuerySet:
     """The users who appear in the log, by user name (one probe of the actor index per user)."""
     users = get_user_model().objects.filter(Exists(AuditEvent.objects.filter(actor=OuterRef("pk"))))
     return users.only("username", "first_name", "last_name").order_by("username")
+
+
+def audit_submission_list(*, limit: int = RECENT_SUBMISSIONS, including: int | None = None) -> list[Submission]:
+    """The latest submissions, newest first, with who started them, plus submission `including` wherever it falls
+    (the one a URL names). One query, two with `including` beyond the latest."""
+    latest = Submission.objects.select_related("created_by").only("environment", "created_at", "created_by__username")
+    submissions = list(latest.order_by("-created_at", "-pk")[:limit])
+    if including is not None and all(s.pk != including for s in submissions):
+        submissions += latest.filter(pk=including)
+    return submissions
 
 
 def audit_event_page(*, events: QuerySet[AuditEvent], page: Any, per_page: int) -> Page:

@@ -18,7 +18,14 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
-from onboarding.forms import ParamDateField, ParamIdField, ParamTextField, upload_select, user_select
+from onboarding.forms import (
+    ParamDateField,
+    ParamIdField,
+    ParamTextField,
+    submission_select,
+    upload_select,
+    user_select,
+)
 from onboarding.models import AuditAction, AuditEvent
 from onboarding.permissions import PERM_VIEW_AUDIT
 from onboarding.selectors.audit import (
@@ -54,7 +61,7 @@ class AuditFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
     upload = ParamIdField(label=gettext_lazy("Upload"), required=False)  # picked from a list
-    submission = ParamIdField(label=gettext_lazy("Submission"), required=False)
+    submission = ParamIdField(label=gettext_lazy("Submission"), required=False)  # picked from a list
     date_from = ParamDateField(label=gettext_lazy("From"), required=False)
     date_to = ParamDateField(label=gettext_lazy("To"), required=False)
     per_page = forms.TypedChoiceField(
@@ -72,6 +79,7 @@ class AuditFilterForm(forms.Form):
         super().__init__(data, **kwargs)
         self.fields["actor"].widget = user_select(audit_actor_list)
         self.fields["upload"].widget = upload_select(self.fields["upload"], staged_only=False)
+        self.fields["submission"].widget = submission_select(self.fields["submission"])
 
     def clean(self) -> dict:
         data = super().clean()

@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
-from onboarding.models import AuditAction, AuditEvent, AuditVerification
+from onboarding.models import AuditAction, AuditEvent, AuditVerification, Submission
+from onboarding.selectors.audit import RECENT_SUBMISSIONS
 from onboarding.services.records import record_update
 from tests.audit import last_seq, tamper, write
 from tests.factories import ClientRecordFactory
@@ -172,6 +173,45 @@ def test_the_user_filter_lists_the_users_in_the_log(client_as, auditor, oficial,
     assert re.findall(r'<option value="([^"]*)"', select) == ["", "auditor", "oficial"]
     assert "oficial (Óscar Peña)" in select
     assert '<option value="" selected>Anyone</option>' in select
+
+
+def submission_options(html: str) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) of each option of the submission filter."""
+    select = re.search(r'<select name="submission"[^>]*>(.*?)</select>', html, flags=re.S)
+    assert select, "the submission filter is not a list"
+    found = re.findall(r'<option value="([^"]*)"( selected)?>(.*?)</option>', select[1])
+    return [(value, label.strip(), bool(selected)) for value, selected, label in found]
+
+
+def started(user, environment: str = "test", days_ago: int = 0) -> Submission:
+    submission = Submission.objects.create(environment=environment, created_by=user)
+    when = timezone.now() - datetime.timedelta(days=days_ago)
+    Submission.objects.filter(pk=submission.pk).update(created_at=when)
+    return Submission.objects.get(pk=submission.pk)
+
+
+def test_the_submission_filter_lists_recent_submissions_with_environment_date_and_user(client_as, auditor, oficial):
+    older = started(oficial, days_ago=3)
+    newer = started(oficial, environment="live")
+    listed = submission_options(client_as(auditor).get(reverse("audit:log")).content.decode())
+    assert [value for value, _label, _selected in listed] == ["", str(newer.pk), str(older.pk)]
+    assert listed[0][1:] == ("Any", True)
+    when = formats.date_format(timezone.localtime(older.created_at), "SHORT_DATETIME_FORMAT")
+    assert listed[2][1] == f"#{older.pk} · Test · {when} · oficial"
+    assert listed[1][1].startswith(f"#{newer.pk} · Live · ")
+
+
+def test_a_submission_older_than_the_list_stays_picked_when_it_is_the_filter(client_as, auditor, oficial):
+    oldest = started(oficial, days_ago=90)
+    for _ in range(RECENT_SUBMISSIONS):
+        started(oficial, days_ago=1)
+    by_oldest = write(oficial, action=AuditAction.SUBMISSION_STARTED, submission_id=oldest.pk)
+    write(oficial, action=AuditAction.SUBMISSION_STARTED, submission_id=oldest.pk + 1)
+    client = client_as(auditor)
+    assert str(oldest.pk) not in [value for value, *_ in submission_options(client.get(reverse("audit:log")).text)]
+    html = client.get(reverse("audit:log"), {"submission": oldest.pk}).content.decode()
+    assert submission_options(html)[-1][::2] == (str(oldest.pk), True)
+    assert shown(client, submission=oldest.pk) == {by_oldest.seq}
 
 
 def test_changing_a_filter_with_htmx_swaps_only_the_table(client_as, auditor):
