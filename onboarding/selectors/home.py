@@ -108,6 +108,36 @@ def home_oldest_in_review(*, limit: int = LIST_SIZE) -> list[ClientRecord]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DuplicatePair:
+    """Two records flagged as possibly the same client, the older first, and the identifier they share."""
+
+    left: ClientRecord
+    right: ClientRecord
+    field: str
+
+
+def home_duplicate_pairs(*, limit: int = LIST_SIZE) -> list[DuplicatePair]:
+    """Possible duplicates waiting in review, one entry per pair (each record names the other), oldest first. One
+    query: the flagged records with the record each names."""
+    names = ("name", "middle_name", "last_name", "created_at")
+    flagged = (
+        ClientRecord.objects.filter(status=RecordStatus.IN_REVIEW, duplicate_of__isnull=False)
+        .select_related("duplicate_of")
+        .only(*names, "duplicate_field", *(f"duplicate_of__{n}" for n in names))
+        .order_by("created_at", "pk")[: limit * 2]
+    )
+    pairs, seen = [], set()
+    for record in flagged:
+        other = record.duplicate_of
+        if frozenset((record.pk, other.pk)) in seen:
+            continue
+        seen.add(frozenset((record.pk, other.pk)))
+        left, right = sorted((record, other), key=lambda r: (r.created_at, r.pk))
+        pairs.append(DuplicatePair(left, right, record.duplicate_field))
+    return pairs[:limit]
+
+
 def home_submissions_needing_attention(*, now: datetime.datetime, limit: int = LIST_SIZE) -> list[Submission]:
     """Submissions of the last week that finished with failures, and running ones with no sign of life for longer
     than a worker's lease (`stalled`, the sweep's business, but a person should know). One query."""

@@ -21,6 +21,7 @@ from onboarding.permissions import (
 )
 from onboarding.selectors import home as selectors
 from onboarding.selectors.audit import audit_verification_last
+from onboarding.validation import FIELD_LABELS
 
 # The officer's counts, each opening the queue filtered to what it counts (the queue's own URL parameters).
 QUEUE_LINKS = {
@@ -46,6 +47,9 @@ def home(request: HttpRequest) -> HttpResponse:
             for b in context["review"].buckets
         ]
         context["oldest"] = selectors.home_oldest_in_review()
+        context["duplicate_pairs"] = [
+            (pair, FIELD_LABELS.get(pair.field, pair.field)) for pair in selectors.home_duplicate_pairs()
+        ]
         context["attention"] = selectors.home_submissions_needing_attention(now=now) if can_see_submissions else []
     if can[PERM_ADD_RECORD]:
         context["sent_back"] = list(selectors.home_sent_back(user=user))

@@ -10,8 +10,10 @@ from django.utils import timezone
 
 from onboarding.models import ClientRecord, RecordStatus, Submission, SubmissionStatus, Upload, UploadStatus
 from onboarding.services.audit import audit_chain_verify_and_record
-from onboarding.services.review import record_send_back
-from tests.factories import ClientRecordFactory, UserFactory
+from onboarding.services.records import record_create
+from onboarding.services.review import record_duplicate_keep, record_send_back
+from tests.factories import ClientRecordFactory, UserFactory, person_identifiers
+from tests.review.test_duplicates import person_data
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +83,30 @@ def test_warnings_duplicates_and_failures_link_to_the_filtered_queue(client_as, 
     for anchor, key in (("home-warnings", "five_days"), ("home-duplicates", "old"), ("home-failed", "failed")):
         href = re.search(rf'<a href="([^"]+)" id="{anchor}"', checks).group(1)
         assert queue_shows(client, href) == {officer_world[key].pk}
+
+
+def alone() -> dict:
+    """Another person: a name, birth date, RFC and CURP of her own."""
+    born = datetime.date(1990, 7, 2)
+    rfc, curp = person_identifiers("ANA", "PEREZ", "GOMEZ", born, sex="M")
+    return {"name": "Ana", "last_name": "Pérez Gómez", "birth_date": born, "rfc": rfc, "curp": curp}
+
+
+def test_duplicate_pairs_open_their_side_by_side_comparison(client_as, oficial, capturista):
+    first = record_create(actor=capturista, data=person_data(external_id="SUC-0001"))
+    second = record_create(actor=capturista, data=person_data(external_id="SUC-0417", name="Jorge Alberto"))
+    third = record_create(actor=capturista, data=person_data(**alone(), external_id="SUC-0417"))
+    client = client_as(oficial)
+    client.cookies["django_language"] = "en"
+    checks = section(client.get(reverse("home")).text, "home-checks")
+    pairs = re.findall(r'<a href="/review/duplicates/(\d+)/(\d+)/">([^<]+)</a>', checks)
+    assert [(int(a), int(b)) for a, b, _name in pairs] == [(first.pk, second.pk), (second.pk, third.pk)]
+    assert pairs[0][2] == "Jorge Hernández López and Jorge Alberto Hernández López"
+    assert "RFC in common: #" in checks and "External id in common: #" in checks
+    comparison = client.get(f"/review/duplicates/{first.pk}/{second.pk}/")
+    assert comparison.status_code == 200 and f"Keep #{first.pk}" in comparison.text
+    record_duplicate_keep(actor=oficial, record_id=first.pk, other_id=second.pk, comment="Misma persona.", version=None)
+    assert "/review/duplicates/" not in section(client.get(reverse("home")).text, "home-checks")
 
 
 def test_an_officer_sees_failed_and_stalled_submissions(client_as, oficial, settings):
