@@ -23,6 +23,20 @@ DOCUMENT_STATUS_LABELS = {
     "rejected": _("Rejected"),
     "expired": _("Expired"),
 }
+# Names for the parts of a risk assessment and of a document seen so far; others are shown with Artu's own words.
+RISK_LABELS = {
+    "level": _("Level"),
+    "score": _("Score"),
+    "factors": _("Factors"),
+    "assessedAt": _("Assessed at"),
+}
+RISK_LEVELS = {"low": _("Low"), "medium": _("Medium"), "high": _("High")}
+DOCUMENT_TYPES = {
+    "identification": _("Identification"),
+    "proof_of_address": _("Proof of address"),
+    "incorporation_deed": _("Incorporation deed"),
+    "trust_agreement": _("Trust agreement"),
+}
 # The lists of a client object shown as a count (their content is not this desk's business).
 COUNTED_PARTS = {
     "addresses": _("Addresses"),
@@ -123,7 +137,8 @@ def _entries(value: Any) -> list[Entry]:
     entries = []
     for key, item in value.items():
         when = _when(item) if isinstance(item, str) and key.endswith("At") else None
-        entries.append(Entry(str(key), "" if when else _text(item), when))
+        text = str(RISK_LEVELS.get(item, item)) if key == "level" and isinstance(item, str) else _text(item)
+        entries.append(Entry(str(RISK_LABELS.get(key, key)), "" if when else text, when))
     return entries
 
 
@@ -143,7 +158,7 @@ def _tag(tag: dict[str, Any]) -> dict[str, str]:
 def _document(doc: dict[str, Any]) -> dict[str, Any]:
     status = str(doc.get("status") or "")
     return {
-        "type": _text(doc.get("type")),
+        "type": str(DOCUMENT_TYPES.get(doc.get("type"), _text(doc.get("type")))),
         "status": str(DOCUMENT_STATUS_LABELS.get(status, status)) or "—",
         "status_code": status,
         "filename": doc.get("filename") or "",

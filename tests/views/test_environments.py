@@ -101,10 +101,13 @@ def test_record_page_shows_artu_s_answer_per_environment(client_as, auditor, thr
         client = copies[environment].response
         assert str(copies[environment].artu_id) in card
         assert '<time datetime="2026-12-01T10:30:00-06:00">01/12/2026 10:30</time>' in card  # Mexico City time
-        assert client["riskAssessments"]["MX"]["level"] in card  # the risk assessment's values
-        assert "Evaluaciones de riesgo" in card and "score" in card
-        assert "En espera del archivo" in card  # the requested document, its status in words
-        assert client["documents"][0]["type"] in card
+        risk = client["riskAssessments"]["MX"]
+        level = {"low": "Bajo", "medium": "Medio", "high": "Alto"}[risk["level"]]
+        assert "Evaluaciones de riesgo" in card  # the risk assessment, its parts named and its values
+        assert re.search(rf">Nivel</dt><dd>{level}<", card)
+        assert re.search(rf">Puntuación</dt><dd>{risk['score']}<", card)
+        assert "Identificación</strong> · <span" in card  # the requested document, its type and status in words
+        assert "En espera del archivo" in card
         assert "Respuesta de Artu tal como llegó (JSON)" in card
     assert "pending_upload<" not in section
 
@@ -117,6 +120,7 @@ def test_record_page_shows_tags_and_risk_in_english(client_as, auditor, capturis
     assert "Test environment" in card and "Artu: test" in html
     assert "Actividad vulnerable" in card and "Nacionalidad extranjera" in card  # Artu's tags, by name
     assert "actividad_vulnerable:VEH" in card and "Waiting for the file" in card
+    assert re.search(r">Level</dt><dd>(Low|Medium|High)<", card) and ">Factors</dt>" in card
 
 
 def test_record_page_of_a_record_artu_does_not_hold(client_as, auditor, three):
