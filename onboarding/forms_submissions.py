@@ -50,7 +50,7 @@ class SubmissionForm(forms.Form):
     def __init__(self, *args, user, uploads, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["upload"].choices = [("", "—")] + [
-            (u.pk, _("%(name)s · %(count)s approved") % {"name": u.original_name, "count": n}) for u, n in uploads
+            (u.pk, _("%(name)s · %(count)s ready to send") % {"name": u.original_name, "count": n}) for u, n in uploads
         ]
         if not holds_live_role(user):
             self.fields["environment"].choices = [(ArtuEnvironment.TEST, ArtuEnvironment.TEST.label)]

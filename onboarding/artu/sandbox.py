@@ -251,14 +251,84 @@ def _age(birth_date: str | None, client_type: str, today: datetime.date) -> int 
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+# Tags the sandbox puts on a client, by what the client carries (Artu's own rules are not published).
+TAG_NAMESPACE = uuid.UUID("6b0f1c8e-3c1e-4d7a-9a51-5a4f3f1d2c00")
+TAGS = {
+    "actividad_vulnerable": ("Actividad vulnerable", "#b45309"),
+    "transmisor": ("Transmisor CNBV", "#1d4ed8"),
+    "foreign": ("Nacionalidad extranjera", "#7c3aed"),
+}
+# The document each kind of client is asked for first.
+FIRST_DOCUMENT = {"individual": "identification", "company": "incorporation_deed", "trust": "trust_agreement"}
+
+
+def _nationalities(item: dict[str, Any]) -> list[str]:
+    value = item.get("nationalities")
+    return [value] if isinstance(value, str) else [v for v in value or [] if isinstance(v, str)]
+
+
+def _risk_assessments(item: dict[str, Any], activities: dict, reasons: list[str], stamp: str) -> dict[str, Any]:
+    """A risk assessment per regulatory area, the shape a client object's `riskAssessments` could take (the
+    reference page shows only `{}`): a level, a score out of 100, the factors behind it and when."""
+    score = 15 + 10 * len(activities) + 20 * ("foreign" in reasons) + 10 * (item["type"] != "individual")
+    score += 10 * ("transmisor" in reasons)
+    level = "low" if score < 35 else "medium" if score < 60 else "high"
+    factors = [f"actividad_vulnerable:{code}" for code in activities]
+    factors += [reason for reason in reasons if reason != "actividad_vulnerable"]
+    return {"MX": {"level": level, "score": min(score, 100), "factors": factors, "assessedAt": stamp}}
+
+
+def _annotations(item: dict[str, Any], client_id: str, stamp: str) -> dict[str, Any]:
+    """What Artu adds to a client it creates: risk assessments, tags and the documents it will ask for."""
+    mx = (item.get("scopeData") or {}).get("MX") or {}
+    activities = mx.get("actividadVulnerable") or {}
+    reasons = [
+        reason
+        for reason, applies in (
+            ("actividad_vulnerable", bool(activities)),
+            ("transmisor", bool(mx.get("cnbv"))),
+            ("foreign", any(code != "MX" for code in _nationalities(item))),
+        )
+        if applies
+    ]
+    tags = [
+        {"id": str(uuid.uuid5(TAG_NAMESPACE, reason)), "name": TAGS[reason][0], "color": TAGS[reason][1]}
+        for reason in reasons
+    ]
+    document = {
+        "clientId": client_id,
+        "type": FIRST_DOCUMENT.get(item["type"], "identification"),
+        "id": str(uuid.uuid4()),
+        "createdAt": stamp,
+        "updatedAt": stamp,
+        "status": "pending_upload",
+        "filename": None,
+        "contentType": None,
+        "size": 0,
+        "expiresAt": None,
+        "verifiedAt": None,
+        "verifiedBy": None,
+        "rejectionReason": None,
+        "reviewedAt": None,
+        "reviewedBy": None,
+        "externalId": None,
+        "fields": {},
+        "metadata": {},
+    }
+    risk = _risk_assessments(item, activities, reasons, stamp)
+    return {"riskAssessments": risk, "tags": tags, "documents": [document]}
+
+
 def build_client(item: dict[str, Any], now: datetime.datetime) -> dict[str, Any]:
-    """The stored client: what was sent plus every field of the reference page's response."""
+    """The stored client: what was sent plus every field of the reference page's response, with the risk
+    assessments, tags and documents Artu adds to a new client."""
     stamp = _timestamp(now)
+    client_id = str(uuid.uuid4())
     return {
         "type": item["type"],
         "name": item["name"],
         "scopes": item.get("scopes", []),
-        "id": str(uuid.uuid4()),
+        "id": client_id,
         "createdAt": stamp,
         "updatedAt": stamp,
         "isPrimary": True,
@@ -282,10 +352,8 @@ def build_client(item: dict[str, Any], now: datetime.datetime) -> dict[str, Any]
         "addresses": [],
         "contactMethods": [],
         "bankAccounts": [],
-        "documents": [],
         "linkedClients": [],
-        "riskAssessments": {},
-        "tags": [],
+        **_annotations(item, client_id, stamp),
     }
 
 

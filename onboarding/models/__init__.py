@@ -12,11 +12,19 @@ from onboarding.models.records import (
     record_search_text,
     search_fold,
 )
-from onboarding.models.submissions import ArtuEnvironment, BatchState, Submission, SubmissionBatch, SubmissionStatus
+from onboarding.models.submissions import (
+    ArtuEnvironment,
+    ArtuRecord,
+    BatchState,
+    Submission,
+    SubmissionBatch,
+    SubmissionStatus,
+)
 from onboarding.models.uploads import SavedMapping, Upload, UploadFormat, UploadStatus
 
 __all__ = [
     "ArtuEnvironment",
+    "ArtuRecord",
     "BatchState",
     "SavedMapping",
     "Submission",

@@ -23,7 +23,10 @@ class RecordStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     SUBMITTING = "submitting", _("Submitting")
-    SUBMITTED = "submitted", _("Submitted")
+    # Created at Artu's test environment, and waiting to be sent to live (a live submission takes it).
+    SENT_TO_TEST = "sent_to_test", _("Sent to test")
+    # Created at Artu's live environment: final. Where the record is held, with Artu's ids: `ArtuRecord`.
+    SUBMITTED = "submitted", _("Sent to live")
     FAILED = "failed", _("Failed")
 
 
@@ -220,12 +223,6 @@ class ClientRecord(models.Model):
     )
     batch_position = models.PositiveSmallIntegerField(null=True, blank=True)
     artu_messages = models.JSONField(_("Artu's messages"), default=list, blank=True)
-
-    # What Artu answered once submitted.
-    artu_id = models.UUIDField(_("Artu id"), null=True, blank=True, unique=True)
-    artu_created_at = models.DateTimeField(_("created at Artu"), null=True, blank=True)
-    artu_environment = models.CharField(_("Artu environment"), max_length=8, blank=True)
-    artu_response = models.JSONField(_("Artu's answer"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("client record")

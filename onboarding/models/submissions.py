@@ -79,3 +79,42 @@ class SubmissionBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submission_id}#{self.index}"
+
+
+class ArtuRecord(models.Model):
+    """A record as Artu holds it in one environment: Artu's id there, when Artu created it, the client object Artu
+    returned (redacted like everything Artu sends) and the submission that created it. A record sent to test, then
+    to live, has two; one at most per environment, which is what makes a submission exactly-once per environment."""
+
+    record = models.ForeignKey(
+        "onboarding.ClientRecord",
+        on_delete=models.PROTECT,
+        related_name="at_artu",
+        verbose_name=_("record"),
+        db_index=False,  # the (record, environment) constraint leads with it
+    )
+    environment = models.CharField(_("environment"), max_length=8, choices=ArtuEnvironment.choices)
+    artu_id = models.UUIDField(_("Artu id"))
+    artu_created_at = models.DateTimeField(_("created at Artu"), null=True, blank=True)
+    response = models.JSONField(_("Artu's answer"), null=True, blank=True)
+    # Null only for records created before this table existed whose batch is gone (migration 0017).
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.PROTECT, related_name="created", db_index=False
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("record at Artu")
+        verbose_name_plural = _("records at Artu")
+        ordering = ["record", "environment"]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "environment"], name="artu_record_once_per_environment"),
+            models.UniqueConstraint(fields=["environment", "artu_id"], name="artu_record_id_unique"),
+            models.CheckConstraint(
+                condition=models.Q(environment__in=ArtuEnvironment.values), name="artu_record_environment_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["submission", "record"], name="artu_record_submission")]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} @ {self.environment}: {self.artu_id}"

@@ -117,6 +117,7 @@ def change_label(key: str) -> str:
 def change_lines(changes: dict[str, Any] | None) -> list[ChangeLine]:
     """Turn the stored `changes` JSON into lines a person can read; the full JSON stays on the event's page."""
     lines = []
+    changes = _sent_to_test_before_issue_14(changes)
     for key, value in (changes or {}).items():
         label = change_label(key)
         if isinstance(value, list) and len(value) == 2 and key not in ("scopes", "headers", "anchors", "same_file_as"):
@@ -136,6 +137,19 @@ def change_lines(changes: dict[str, Any] | None) -> list[ChangeLine]:
         else:
             lines.append(ChangeLine(key, label, value=value_text(key, value)))
     return lines
+
+
+def _sent_to_test_before_issue_14(changes: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Until migration 0017, a record Artu created in test became "submitted", the status that now means live: such
+    an event reads "sent to test", as it would be written today (the stored event is left as it is)."""
+    if not changes:
+        return changes
+    status = changes.get("status")
+    if changes.get("environment") != ArtuEnvironment.TEST or not isinstance(status, list) or len(status) != 2:
+        return changes
+    if status[1] != RecordStatus.SUBMITTED:
+        return changes
+    return {**changes, "status": [status[0], RecordStatus.SENT_TO_TEST]}
 
 
 def value_text(key: str, value: Any) -> str:

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from onboarding.models import DATA_FIELDS, AuditEvent, ClientRecord, RecordStatus, Upload, UploadStatus
+from onboarding.selectors.artu import with_environments
 from onboarding.selectors.history import value_text
 from onboarding.selectors.review import record_changes_since
 from onboarding.services.audit import json_safe
@@ -17,8 +18,9 @@ RECENT_UPLOADS = 50
 
 
 def record_list(*, status: str | None = None) -> QuerySet[ClientRecord]:
-    """Records newest first, with the people who staged and last changed them."""
-    qs = ClientRecord.objects.select_related("created_by", "updated_by", "reviewed_by")
+    """Records newest first, with the people who staged and last changed them and the environments of Artu holding
+    them (`in_test`, `in_live`)."""
+    qs = with_environments(ClientRecord.objects.select_related("created_by", "updated_by", "reviewed_by"))
     if status in RecordStatus.values:
         qs = qs.filter(status=status)
     return qs

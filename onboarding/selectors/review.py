@@ -22,6 +22,7 @@ from onboarding.models import (
     ReviewQueueColumns,
     search_fold,
 )
+from onboarding.selectors.artu import with_environments
 from onboarding.validation import FIELD_LABELS
 
 # Sort keys offered by the queue (`?sort=name`, `?sort=-name`) and the columns behind them; every ordering ends
@@ -145,8 +146,9 @@ def review_queue_ordering(sort: str, *, few: bool = False) -> list:
 
 
 def review_queue(*, sort: str = DEFAULT_SORT, **filters: Any) -> QuerySet[ClientRecord]:
-    """The queue's rows in order, with the people each row shows (no per-row queries)."""
-    return (
+    """The queue's rows in order, with the people each row shows and the environments of Artu holding each record
+    (no per-row queries)."""
+    return with_environments(
         review_queue_filter(**filters)
         .select_related("created_by", "updated_by")
         .only(*QUEUE_FIELDS, "created_by__username", "updated_by__username")
@@ -264,7 +266,7 @@ def review_queue_page(*, filters: dict[str, Any], sort: str, page: Any, per_page
 
 def review_row_get(*, pk: int) -> ClientRecord:
     """One queue row with what it shows; raises ClientRecord.DoesNotExist."""
-    return ClientRecord.objects.select_related("created_by", "updated_by").get(pk=pk)
+    return with_environments(ClientRecord.objects.select_related("created_by", "updated_by")).get(pk=pk)
 
 
 def record_changes_since(*, record_id: int, version: int) -> list[dict[str, Any]]:

@@ -1,7 +1,5 @@
 """Staging by form: list, create, view and edit client records."""
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -18,6 +16,7 @@ from onboarding.forms import ClientRecordForm
 from onboarding.models import ClientRecord, RecordStatus
 from onboarding.permissions import PERM_ADD_RECORD, PERM_CHANGE_RECORD, PERM_VIEW_RECORDS
 from onboarding.selectors import record_get, record_history, record_list
+from onboarding.selectors.artu import record_artu_copies
 from onboarding.selectors.audit import audit_event_page
 from onboarding.selectors.records import record_stale_fields
 from onboarding.services.records import EDITABLE_STATUSES, record_create, record_resubmit, record_update
@@ -68,9 +67,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "editable": record.status in EDITABLE_STATUSES,
             "review": review_availability(record=record, user=request.user),
             "reject_label": dict(RejectReason.choices).get(record.reject_reason, record.reject_reason),
-            "artu_answer": json.dumps(record.artu_response, indent=2, ensure_ascii=False)
-            if record.artu_response
-            else "",
+            "artu_copies": record_artu_copies(record_id=record.pk),
         },
     )
 

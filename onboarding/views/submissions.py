@@ -90,7 +90,11 @@ def submission_new(request: HttpRequest) -> HttpResponse:
             )
             return redirect("submissions:detail", pk=submission.pk)
     preview_form = form if form.is_bound else SubmissionForm(chosen, user=request.user, uploads=uploads)
-    preview = submission_preview(preview_form.scope()) if preview_form.is_valid() else None
+    preview = (
+        submission_preview(preview_form.scope(), environment=preview_form.cleaned_data["environment"])
+        if preview_form.is_valid()
+        else None
+    )
     context = {"form": form, "preview": preview, "live_word": LIVE_CONFIRMATION}
     return render(request, "submissions/new.html", context, status=422 if form.errors else 200)
 
@@ -100,7 +104,9 @@ def submission_new(request: HttpRequest) -> HttpResponse:
 def submission_preview_partial(request: HttpRequest) -> HttpResponse:
     form = SubmissionForm(request.GET, user=request.user, uploads=uploads_with_approved_records())
     form.is_valid()
-    preview = submission_preview(form.scope()) if not form.errors else None
+    preview = (
+        submission_preview(form.scope(), environment=form.cleaned_data["environment"]) if not form.errors else None
+    )
     # The start button comes along (out of band), disabled when there is nothing to send.
     return render(request, "submissions/new.html#preview", {"preview": preview, "form": form, "oob": True})
 
@@ -117,7 +123,14 @@ def _detail_context(submission: Submission, request: HttpRequest) -> dict:
         "statuses": [
             (s, label)
             for s, label in RecordStatus.choices
-            if s in (RecordStatus.SUBMITTED, RecordStatus.FAILED, RecordStatus.SUBMITTING, RecordStatus.APPROVED)
+            if s
+            in (
+                RecordStatus.SENT_TO_TEST,
+                RecordStatus.SUBMITTED,
+                RecordStatus.FAILED,
+                RecordStatus.SUBMITTING,
+                RecordStatus.APPROVED,
+            )
         ],
         "can_resume": may_submit_to(request.user, submission.environment),
     }

@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
-from onboarding.models import ClientRecord, RecordStatus, Submission
+from onboarding.models import ArtuRecord, RecordStatus, Submission
 from onboarding.services.submissions import submission_run
 from tests.factories import ClientRecordFactory
 from tests.fixtures_browser import screenshot
@@ -39,7 +39,7 @@ def test_officer_submits_and_watches_progress(page, sign_in, oficial, artu, sett
     worker.start()
     worker.join(30)
     page.wait_for_selector("#progress:not([hx-get])", timeout=15_000)
-    for record in ClientRecord.objects.filter(status=RecordStatus.SUBMITTED):
-        assert page.get_by_text(str(record.artu_id)).is_visible()
+    for held in ArtuRecord.objects.filter(environment="test"):
+        assert page.get_by_text(str(held.artu_id)).is_visible()
     assert page.get_by_text("scopeData.MX.rfc").first.is_visible()
     screenshot(page, "submission-done")

@@ -68,7 +68,7 @@ def populated(capturista, oficial, artu, media):
     upload = upload_receive(actor=capturista, file=uploaded(csv_bytes([person(i) for i in range(20)])))
     upload = upload_map_columns(actor=capturista, upload_id=upload.pk, mapping=upload.mapping)
     assert upload.status == UploadStatus.STAGED
-    assert ClientRecord.objects.get(pk=record.pk).status == RecordStatus.SUBMITTED
+    assert ClientRecord.objects.get(pk=record.pk).status == RecordStatus.SENT_TO_TEST
     return upload
 
 

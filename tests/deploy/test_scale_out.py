@@ -145,7 +145,7 @@ def test_two_web_processes_and_two_workers_send_every_record_exactly_once(people
     assert set(at_artu) == sent
     assert set(at_artu.values()) == {1}, "a record reached Artu twice"
     assert sum(Submission.objects.values_list("record_count", flat=True)) == APPROVED
-    assert ClientRecord.objects.filter(pk__in=ids).exclude(status=RecordStatus.SUBMITTED).count() == 0
+    assert ClientRecord.objects.filter(pk__in=ids).exclude(status=RecordStatus.SENT_TO_TEST).count() == 0
     assert not ClientRecord.objects.filter(status__in=(RecordStatus.APPROVED, RecordStatus.SUBMITTING)).exists()
     for pk in uploads:
         upload = Upload.objects.get(pk=pk)

@@ -9,8 +9,9 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from onboarding.models import AuditAction, AuditEvent, ClientRecord, RecordStatus
+from onboarding.models import ArtuRecord, AuditAction, AuditEvent, ClientRecord, RecordStatus
 from onboarding.services.records import record_update
 from onboarding.services.review import SKIP_LABELS, RejectReason, review_availability
 from tests.factories import ClientRecordFactory
@@ -466,9 +467,16 @@ def test_record_page_of_a_data_entry_user_has_no_review_buttons(client_as, captu
 
 def test_record_page_shows_artu_refusal_and_answer(client_as, oficial, staged):
     refused = staged(artu_messages=[{"path": "rfc", "message": "RFC already registered"}])
-    created = staged(artu_response={"id": "7d3c1e0a-0000-4000-8000-000000000001", "name": "ANA"})
+    created = staged(status=RecordStatus.SENT_TO_TEST)
+    ArtuRecord.objects.create(
+        record=created,
+        environment="test",
+        artu_id="7d3c1e0a-0000-4000-8000-000000000001",
+        response={"id": "7d3c1e0a-0000-4000-8000-000000000001", "name": "ANA"},
+        recorded_at=timezone.now(),
+    )
     client = client_as(oficial)
     html = client.get(reverse("records:detail", args=[refused.pk])).content.decode()
     assert 'id="artu-messages"' in html and "RFC already registered" in html
     html = client.get(reverse("records:detail", args=[created.pk])).content.decode()
-    assert 'id="artu-answer"' in html and "7d3c1e0a-0000-4000-8000-000000000001" in html
+    assert 'id="artu-test"' in html and "7d3c1e0a-0000-4000-8000-000000000001" in html

@@ -13,13 +13,11 @@ from onboarding.services.bulk import objects_update
 from tests.factories import ClientRecordFactory
 
 pytestmark = pytest.mark.django_db
-OUTCOME = ("status", "artu_id", "artu_created_at", "artu_environment", "artu_response", "artu_messages")
+OUTCOME = ("status", "uuid", "reviewed_at", "source_data", "artu_messages")
 
 
 def outcome(record, **values):
-    return SimpleNamespace(
-        pk=record.pk, status=RecordStatus.SUBMITTED, artu_environment="test", artu_messages=[], **values
-    )
+    return SimpleNamespace(pk=record.pk, status=RecordStatus.SUBMITTED, artu_messages=[], **values)
 
 
 def test_values_of_every_type_arrive_as_given_and_only_where_the_condition_holds():
@@ -27,16 +25,16 @@ def test_values_of_every_type_arrive_as_given_and_only_where_the_condition_holds
     settled = ClientRecordFactory(status=RecordStatus.SUBMITTED)
     mexico = zoneinfo.ZoneInfo("America/Mexico_City")
     given = [
-        {"artu_id": uuid.uuid4(), "artu_created_at": datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=mexico)},
-        {"artu_id": str(uuid.uuid4()), "artu_created_at": datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)},
-        {"artu_id": None, "artu_created_at": None},
-        {"artu_id": None, "artu_created_at": None},
+        {"uuid": uuid.uuid4(), "reviewed_at": datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=mexico)},
+        {"uuid": str(uuid.uuid4()), "reviewed_at": datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)},
+        {"uuid": uuid.uuid4(), "reviewed_at": None},
+        {"uuid": uuid.uuid4(), "reviewed_at": None},
     ]
     responses = [{"a": [1, None, "ü"], "b": {"c": 1.5}}, "just text", None, []]
     objects = [
-        outcome(r, artu_response=resp, **values) for r, values, resp in zip(records, given, responses, strict=True)
+        outcome(r, source_data=resp, **values) for r, values, resp in zip(records, given, responses, strict=True)
     ]
-    objects.append(outcome(settled, artu_id=None, artu_created_at=None, artu_response={"late": True}))
+    objects.append(outcome(settled, uuid=uuid.uuid4(), reviewed_at=None, source_data={"late": True}))
 
     with transaction.atomic():
         changed = objects_update(ClientRecord, objects, OUTCOME).run(where={"status": RecordStatus.SUBMITTING})
@@ -45,10 +43,10 @@ def test_values_of_every_type_arrive_as_given_and_only_where_the_condition_holds
     for obj in objects[:-1]:
         stored = ClientRecord.objects.get(pk=obj.pk)
         assert stored.status == RecordStatus.SUBMITTED
-        assert (str(stored.artu_id) if stored.artu_id else None) == (str(obj.artu_id) if obj.artu_id else None)
-        assert stored.artu_created_at == obj.artu_created_at
-        assert stored.artu_response == obj.artu_response
-    assert ClientRecord.objects.get(pk=settled.pk).artu_response != {"late": True}
+        assert str(stored.uuid) == str(obj.uuid)
+        assert stored.reviewed_at == obj.reviewed_at
+        assert stored.source_data == obj.source_data
+    assert ClientRecord.objects.get(pk=settled.pk).source_data != {"late": True}
 
 
 def test_rows_beyond_one_statement_are_all_written():
@@ -65,7 +63,7 @@ def test_rows_beyond_one_statement_are_all_written():
 def test_a_duplicate_is_django_s_integrity_error_and_rolls_back():
     records = ClientRecordFactory.create_batch(2, status=RecordStatus.SUBMITTING)
     same = uuid.uuid4()
-    objects = [outcome(r, artu_id=same, artu_created_at=None, artu_response=None) for r in records]
+    objects = [outcome(r, uuid=same, reviewed_at=None, source_data=None) for r in records]
     with pytest.raises(IntegrityError), transaction.atomic():
         objects_update(ClientRecord, objects, OUTCOME).run()
     assert set(ClientRecord.objects.values_list("status", flat=True)) == {RecordStatus.SUBMITTING}

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from onboarding.models import (
+    ArtuRecord,
     AuditAction,
     AuditEvent,
     BatchState,
@@ -151,8 +152,8 @@ def test_results_show_artu_ids_and_messages_and_download_is_audited(artu, client
     submission = submission_start(actor=oficial, environment="test", atomic=False, enqueue=False)
     submission_run(submission.pk, concurrency=1)
     html = client_as(auditor).get(reverse("submissions:detail", args=[submission.pk])).content.decode()
-    for record in ClientRecord.objects.filter(pk__in=[r.pk for r in good]):
-        assert str(record.artu_id) in html
+    for held in ArtuRecord.objects.filter(record__in=good):
+        assert str(held.artu_id) in html
     assert "scopeData.MX.rfc" in html
     response = client_as(auditor).get(reverse("submissions:results", args=[submission.pk]))
     rows = response.content.decode("utf-8-sig").splitlines()
@@ -188,7 +189,7 @@ def test_submit_clients_command_waits_and_reports(artu, oficial, tmp_path, capsy
     assert "created: 3" in out and "submission: " in out
     lines = [json.loads(line) for line in report.read_text().splitlines()]
     assert {line["id"] for line in lines} == {r.pk for r in records}
-    assert all(line["status"] == "submitted" and line["artu_id"] for line in lines)
+    assert all(line["status"] == RecordStatus.SENT_TO_TEST and line["artu_id"] for line in lines)
 
 
 def test_submit_clients_command_fails_when_a_record_fails(artu, oficial):

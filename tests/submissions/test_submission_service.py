@@ -13,6 +13,7 @@ from django.utils import timezone
 from onboarding.artu.client import ArtuClient
 from onboarding.artu.payload import record_to_item
 from onboarding.models import (
+    ArtuRecord,
     AuditAction,
     AuditEvent,
     BatchState,
@@ -30,6 +31,7 @@ from onboarding.services.submissions import (
     submission_run,
     submission_start,
 )
+from onboarding.services.submissions.start import CREATED_STATUS
 from tests.factories import ClientRecordFactory
 
 KEY = "onboardingRecordId"
@@ -52,6 +54,11 @@ def start_and_run(actor, *, concurrency=1, **kwargs):
     return submission_run(submission.pk, concurrency=concurrency)
 
 
+def artu_id_of(record, env="test"):
+    """Artu's id of the record in `env`, None when Artu does not hold it there."""
+    return ArtuRecord.objects.filter(record=record, environment=env).values_list("artu_id", flat=True).first()
+
+
 def assert_exactly_once(artu, records, env="test"):
     """The sandbox holds one client per record (by the reserved key), and each record holds that client's id."""
     held = artu.clients(env)
@@ -59,8 +66,8 @@ def assert_exactly_once(artu, records, env="test"):
     assert all(n == 1 for n in by_key.values()), f"duplicates at Artu: {[k for k, n in by_key.items() if n > 1]}"
     ids = {c["metadata"][KEY]: c["id"] for c in held}
     for record in ClientRecord.objects.filter(pk__in=[r.pk for r in records]):
-        assert record.status == RecordStatus.SUBMITTED, (record.pk, record.status, record.artu_messages)
-        assert str(record.artu_id) == ids[str(record.uuid)]
+        assert record.status == CREATED_STATUS[env], (record.pk, record.status, record.artu_messages)
+        assert str(artu_id_of(record, env)) == ids[str(record.uuid)]
     assert len(held) == len(records)
 
 
@@ -69,9 +76,9 @@ def test_approved_records_are_created_at_artu_with_ids_kept(artu, oficial, fast_
     submission = start_and_run(oficial)
     assert submission.status == SubmissionStatus.FINISHED and submission.created_count == 5
     assert_exactly_once(artu, records)
-    record = ClientRecord.objects.get(pk=records[0].pk)
-    assert record.artu_created_at is not None and record.artu_response["id"] == str(record.artu_id)
-    assert record.artu_environment == "test"
+    held = ArtuRecord.objects.get(record=records[0])
+    assert held.artu_created_at is not None and held.response["id"] == str(held.artu_id)
+    assert held.environment == "test" and held.submission == submission
     actions = Counter(AuditEvent.objects.filter(submission_id=submission.pk).values_list("action", flat=True))
     assert actions == {
         AuditAction.SUBMISSION_STARTED: 1,
@@ -84,7 +91,7 @@ def test_approved_records_are_created_at_artu_with_ids_kept(artu, oficial, fast_
 def test_records_are_cut_into_batches_of_the_configured_size(artu, oficial, settings, fast_retries):
     settings.ARTU_BATCH_SIZE = 2
     records = approved(5)
-    assert submission_preview(Scope()).batch_count == 3
+    assert submission_preview(Scope(), environment="test").batch_count == 3
     submission = start_and_run(oficial)
     assert submission.batch_count == 3
     assert (
@@ -137,7 +144,7 @@ def test_non_atomic_batch_creates_the_valid_records(artu, oficial, fast_retries)
     assert submission.created_count == 3 and submission.failed_count == 1
     assert_exactly_once(artu, good)
     bad.refresh_from_db()
-    assert bad.status == RecordStatus.FAILED and bad.artu_id is None
+    assert bad.status == RecordStatus.FAILED and artu_id_of(bad) is None
 
 
 def test_an_external_id_already_at_artu_fails_that_record(artu, oficial, fast_retries):
@@ -303,15 +310,18 @@ def test_an_outcome_is_written_only_to_records_no_other_worker_has_settled(ofici
     loaded = _waiting_records(batch)
     first_ids = {r.pk: uuid.uuid4() for r in loaded[:2]}
     for pk, artu_id in first_ids.items():  # the other worker's answer, already written
-        ClientRecord.objects.filter(pk=pk).update(status=RecordStatus.SUBMITTED, artu_id=artu_id)
+        ClientRecord.objects.filter(pk=pk).update(status=RecordStatus.SENT_TO_TEST)
+        ArtuRecord.objects.create(
+            record_id=pk, environment="test", artu_id=artu_id, submission=submission, recorded_at=timezone.now()
+        )
     answer = {r.pk: {"id": str(uuid.uuid4()), "createdAt": "2026-12-01T10:00:00Z"} for r in loaded}
 
     _write_outcome(batch, loaded, created=answer, failed={}, returned={}, state=BatchState.DONE, summary={})
 
     for record in ClientRecord.objects.filter(batch=batch):
-        assert record.status == RecordStatus.SUBMITTED
+        assert record.status == RecordStatus.SENT_TO_TEST
         expected = first_ids.get(record.pk) or uuid.UUID(answer[record.pk]["id"])
-        assert record.artu_id == expected
+        assert artu_id_of(record) == expected
     audited = AuditEvent.objects.filter(action=AuditAction.RECORD_SUBMITTED, submission_id=submission.pk)
     assert sorted(audited.values_list("record_id", flat=True)) == sorted(r.pk for r in loaded[2:])
     batch.refresh_from_db()
@@ -375,7 +385,7 @@ def test_a_worker_waiting_out_a_429_does_not_send_a_batch_another_worker_took_me
 
     assert sent_by == ["rate limited", "B"]
     records = ClientRecord.objects.filter(batch=batch)
-    assert {r.status for r in records} == {RecordStatus.SUBMITTED}
+    assert {r.status for r in records} == {RecordStatus.SENT_TO_TEST}
     assert AuditEvent.objects.filter(action=AuditAction.RECORD_SUBMITTED, submission_id=submission.pk).count() == 3
 
 
@@ -387,7 +397,7 @@ def test_one_nationality_travels_as_a_string_and_several_as_a_list(artu, oficial
 
     stored = {c["metadata"]["onboardingRecordId"]: c["nationalities"] for c in artu.clients("test")}
     assert stored == {str(one.uuid): "MX", str(several.uuid): ["MX", "US"]}
-    assert set(ClientRecord.objects.values_list("status", flat=True)) == {RecordStatus.SUBMITTED}
+    assert set(ClientRecord.objects.values_list("status", flat=True)) == {RecordStatus.SENT_TO_TEST}
 
 
 def _given_up_live_submission(artu, oficial_live, settings):

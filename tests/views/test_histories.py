@@ -52,7 +52,8 @@ def test_record_timeline_names_fields_statuses_and_people(client_as, auditor, ch
     assert "Middle name: — → Guadalupe" in timeline
     assert "Birth or incorporation date: 15/03/1988 → 14/03/1988" in timeline
     assert "Status: In review → Draft" in timeline
-    assert "Status: Submitting → Submitted" in timeline
+    # Recorded before test and live were kept apart (then "submitted"), it reads as it would be written today.
+    assert "Status: Submitting → Sent to test" in timeline
     assert "Environment: Test" in timeline
     for code in ("middle_name", "birth_date", "submitting", "in_review", "∅", "Version"):
         assert code not in timeline
@@ -63,14 +64,14 @@ def test_record_timeline_in_spanish_uses_the_spanish_labels(client_as, auditor, 
     html = client_as(auditor).get(reverse("records:detail", args=[changed_record.pk])).text
     timeline = text_of(html[html.index('class="timeline"') :])
     assert "Estado: En revisión → Borrador" in timeline
-    assert "Enviando → Enviado" in timeline
+    assert "Enviando → Enviado a pruebas" in timeline
 
 
 def test_audit_log_names_fields_and_statuses(client_as, auditor, changed_record):
     html = english(client_as(auditor)).get(reverse("audit:log")).text
     table = text_of(html[html.index('id="audit-table"') :])
     assert "Middle name: — → Guadalupe" in table
-    assert "Status: Submitting → Submitted" in table
+    assert "Status: Submitting → Sent to test" in table
     assert "status:" not in table and "middle_name" not in table and "∅" not in table
 
 

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from onboarding.models import ClientRecord, Submission
+from onboarding.models import Submission
+from onboarding.selectors.submissions import submission_records
 from onboarding.services.submissions import (
     Scope,
     SubmissionRefused,
@@ -110,7 +111,7 @@ class Command(BaseCommand):
         return submission
 
     def _report(self, submission, path: str) -> None:
-        records = ClientRecord.objects.filter(batch__submission=submission).order_by("pk")
+        records = submission_records(submission)
         with open(path, "w", encoding="utf-8") as out:
             for record in records.iterator():
                 out.write(

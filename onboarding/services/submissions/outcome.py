@@ -15,6 +15,8 @@ from onboarding.artu.client import ArtuAuthError, ArtuError
 from onboarding.artu.payload import PAYLOAD_FIELDS, record_field
 from onboarding.artu.wire import BatchResult, Issue, Outcome
 from onboarding.models import (
+    ArtuEnvironment,
+    ArtuRecord,
     AuditAction,
     BatchState,
     ClientRecord,
@@ -24,8 +26,8 @@ from onboarding.models import (
     SubmissionStatus,
 )
 from onboarding.services.audit import EventSpec, audit_events_write, json_safe
-from onboarding.services.bulk import objects_update
-from onboarding.services.submissions.start import _submission_event, _writing
+from onboarding.services.bulk import objects_update, rows_insert
+from onboarding.services.submissions.start import CREATED_STATUS, _submission_event, _writing
 from onboarding.validation import Problem, Severity
 
 FINAL_BATCH_STATES = (BatchState.DONE, BatchState.GAVE_UP)
@@ -33,7 +35,7 @@ SIBLING_REFUSED_MESSAGE = _("Not created: record %(name)s in the same batch was 
 NOT_SENT_MESSAGE = _("Not sent: %(error)s. The record is approved again and can be submitted later.")
 ARTU_REFUSED = "artu_refused"  # the code of the problem a record gets at the field Artu refused
 
-OUTCOME_FIELDS = ("status", "artu_id", "artu_created_at", "artu_environment", "artu_response", "artu_messages")
+OUTCOME_FIELDS = ("status", "artu_messages")  # Artu's id and answer go to ArtuRecord, one row per environment
 REFUSED_FIELDS = ("status", "artu_messages")
 FAILED_FIELDS = (*REFUSED_FIELDS, "problems", "error_count")
 
@@ -58,20 +60,29 @@ def _waiting_records(batch: SubmissionBatch) -> list[Waiting]:
     return [Waiting(values) for values in rows.values_list(*PAYLOAD_FIELDS)]
 
 
-def _record_created_fields(record: Waiting, client: dict[str, Any], environment: str) -> dict[str, Any]:
+def _record_created(record: Waiting, client: dict[str, Any], submission: Submission, now) -> dict[str, Any]:
+    """The record created at Artu in the submission's environment: its new status, and its ArtuRecord row."""
     created = client.get("createdAt")
-    record.status = RecordStatus.SUBMITTED
-    record.artu_id = client.get("id")
-    record.artu_created_at = parse_datetime(created) if isinstance(created, str) else None
-    record.artu_environment = environment
-    record.artu_response = client
+    record.status = CREATED_STATUS[submission.environment]
     record.artu_messages = []
     return {
-        "artu_id": str(record.artu_id),
-        "artu_created_at": created,
-        "environment": environment,
-        "status": [str(RecordStatus.SUBMITTING), str(RecordStatus.SUBMITTED)],
+        "record_id": record.pk,
+        "environment": submission.environment,
+        "artu_id": client.get("id"),
+        "artu_created_at": parse_datetime(created) if isinstance(created, str) else None,
+        "response": client,
+        "submission_id": submission.pk,
+        "recorded_at": now,
     }
+
+
+def _returned_statuses(submission: Submission, pks) -> dict[int, str]:
+    """The status each of these records goes back to when not created: approved, or, sent back from live, "sent to
+    test" for those test holds (they stay eligible for live)."""
+    if submission.environment != ArtuEnvironment.LIVE or not pks:
+        return {}
+    in_test = ArtuRecord.objects.filter(record_id__in=list(pks), environment=ArtuEnvironment.TEST)
+    return dict.fromkeys(in_test.values_list("record_id", flat=True), RecordStatus.SENT_TO_TEST)
 
 
 def _issue_message(issue: Issue) -> dict[str, Any]:
@@ -135,23 +146,31 @@ def _write_outcome(
             changes=summary,
         )
     ]
-    for pk, client in created.items():
-        changes = _record_created_fields(by_pk[pk], client, submission.environment)
+    recorded_at = timezone.now()
+    held_rows = {pk: _record_created(by_pk[pk], client, submission, recorded_at) for pk, client in created.items()}
+    for pk, row in held_rows.items():
+        changes = {
+            "artu_id": str(row["artu_id"]),
+            "artu_created_at": created[pk].get("createdAt"),
+            "environment": submission.environment,
+            "status": [str(RecordStatus.SUBMITTING), str(by_pk[pk].status)],
+        }
         events.append(
             EventSpec(action=AuditAction.RECORD_SUBMITTED, record_id=pk, submission_id=submission.pk, changes=changes)
         )
     # Refused: failed, to be corrected. Not created but not refused (atomic sibling, key refused): approved
-    # again, claimable, and still listed in this submission's results.
+    # again (or sent to test), claimable, and still listed in this submission's results.
+    back_to = _returned_statuses(submission, returned)
     for outcome, status in ((failed, RecordStatus.FAILED), (returned, RecordStatus.APPROVED)):
         for pk, messages in outcome.items():
             record = by_pk[pk]
-            record.status, record.artu_messages = status, messages
+            record.status, record.artu_messages = back_to.get(pk, status) if outcome is returned else status, messages
             events.append(
                 EventSpec(
                     action=AuditAction.RECORD_SUBMISSION_FAILED,
                     record_id=pk,
                     submission_id=submission.pk,
-                    changes={"status": [str(RecordStatus.SUBMITTING), str(status)], "messages": messages},
+                    changes={"status": [str(RecordStatus.SUBMITTING), str(record.status)], "messages": messages},
                 )
             )
     # A refused record is waiting in this batch, so nobody edits its problems meanwhile (only approved ones are sent).
@@ -173,6 +192,9 @@ def _write_outcome(
         # Only records still waiting in this batch change: another worker may have settled some meanwhile.
         waiting = {"batch_id": batch.pk, "status": RecordStatus.SUBMITTING}
         changed = set().union(*(update.run(where=waiting) for update in updates))
+        # Only the records this write moved out of "submitting": one row per record and environment, whatever the
+        # number of answers or lookups that found it.
+        rows_insert(ArtuRecord, [row for pk, row in held_rows.items() if pk in changed])
         now = timezone.now()
         counters = {
             "created_count": F("created_count") + sum(1 for pk in created if pk in changed),
@@ -369,7 +391,7 @@ def submission_refresh(submission_id: int) -> Submission:
             .annotate(n=Count("pk"))
             .values_list("status", "n")
         )
-        submission.created_count = counts.get(RecordStatus.SUBMITTED, 0)
+        submission.created_count = submission.created.count()
         submission.failed_count = counts.get(RecordStatus.FAILED, 0)
         open_batches = submission.batches.exclude(state__in=FINAL_BATCH_STATES).exists()
         waiting = counts.get(RecordStatus.SUBMITTING, 0)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from onboarding.imports.export import csv_safe
 from onboarding.models import AuditAction, BatchState, ClientRecord, RecordStatus, Submission
 from onboarding.permissions import PERM_VIEW_SUBMISSIONS
+from onboarding.selectors.submissions import submission_records
 from onboarding.services.submissions.outcome import FINAL_BATCH_STATES
 from onboarding.services.submissions.start import _submission_event
 
@@ -34,7 +35,7 @@ def submission_progress(submission: Submission) -> dict[str, Any]:
     if submission.started_at and 0 < done < total:
         elapsed = (timezone.now() - submission.started_at).total_seconds()
         eta = int(elapsed / done * (total - done))
-    created = records.get(RecordStatus.SUBMITTED, submission.created_count if submission.finished_at else 0)
+    created = submission.created.count()  # its ArtuRecord rows: the records may have moved on (test, then live)
     return {
         "batches_done": done,
         "batches_total": total,
@@ -62,11 +63,7 @@ def submission_results_export(*, actor, submission: Submission) -> list[list[str
     """The results file (local id, external id, Artu id, status, message) as rows; the download is audited."""
     if not actor.has_perm(PERM_VIEW_SUBMISSIONS):
         raise PermissionDenied
-    records = (
-        ClientRecord.objects.filter(batch__submission=submission)
-        .order_by("pk")
-        .only("uuid", "external_id", "artu_id", "status", "artu_messages")
-    )
+    records = submission_records(submission).only("uuid", "external_id", "status", "artu_messages")
     rows = [[str(_("Local id")), str(_("External id")), str(_("Artu id")), str(_("Status")), str(_("Message"))]]
     labels = dict(RecordStatus.choices)
     for record in records:

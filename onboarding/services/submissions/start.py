@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from onboarding.errors import DomainError
 from onboarding.models import (
     ArtuEnvironment,
+    ArtuRecord,
     AuditAction,
     BatchState,
     ClientRecord,
@@ -46,6 +47,23 @@ class SubmissionRefused(DomainError):
         self.message = message
 
 
+# What a record may be in to be sent to each environment. Test takes the approved records; live takes them too, and
+# those already sent to test (test, then live). A record sent to live is final. Once created in an environment, a
+# record is never sent there again (`eligible_for`; ArtuRecord allows one row per record and environment).
+CLAIMABLE = {
+    ArtuEnvironment.TEST: (RecordStatus.APPROVED,),
+    ArtuEnvironment.LIVE: (RecordStatus.APPROVED, RecordStatus.SENT_TO_TEST),
+}
+# A record's status once Artu created it in each environment.
+CREATED_STATUS = {ArtuEnvironment.TEST: RecordStatus.SENT_TO_TEST, ArtuEnvironment.LIVE: RecordStatus.SUBMITTED}
+
+
+def eligible_for(environment: str) -> Q:
+    """The records a submission to `environment` may take: in a status it claims, and not yet created there."""
+    held = ArtuRecord.objects.filter(record=OuterRef("pk"), environment=environment)
+    return Q(status__in=CLAIMABLE[environment]) & ~Exists(held)
+
+
 @dataclass(frozen=True)
 class Scope:
     """What the officer chose: every approved record, one upload's, or a selection of ids."""
@@ -57,8 +75,9 @@ class Scope:
     def as_dict(self) -> dict[str, Any]:
         return {"upload_id": self.upload_id, "record_ids": list(self.record_ids), "token": self.token}
 
-    def queryset(self):
-        records = ClientRecord.objects.filter(status=RecordStatus.APPROVED)
+    def queryset(self, environment: str):
+        """The records of the scope a submission to `environment` would take now (`eligible_for`)."""
+        records = ClientRecord.objects.filter(eligible_for(environment))
         if self.upload_id is not None:
             records = records.filter(upload_id=self.upload_id)
         if self.record_ids:
@@ -89,9 +108,9 @@ def _batch_count(records: int) -> int:
     return (records + size - 1) // size
 
 
-def submission_preview(scope: Scope) -> Preview:
-    """How many records and batches a submission of `scope` would send now."""
-    count = scope.queryset().count()
+def submission_preview(scope: Scope, *, environment: str) -> Preview:
+    """How many records and batches a submission of `scope` to `environment` would send now."""
+    count = scope.queryset(environment).count()
     return Preview(count, _batch_count(count))
 
 
@@ -108,9 +127,9 @@ def _check_permission(actor, environment: str, confirmation: str) -> None:
             raise SubmissionRefused(_("To send to live, type LIVE in the confirmation box."))
 
 
-def _claim_ids(scope: Scope) -> list[int]:
+def _claim_ids(scope: Scope, environment: str) -> list[int]:
     """Ids of the records this submission takes; concurrent claimers never get the same row."""
-    candidates = scope.queryset().order_by("pk")
+    candidates = scope.queryset(environment).order_by("pk")
     if connection.features.has_select_for_update_skip_locked:
         return list(candidates.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
     # SQLite: the transaction holds the database's write lock (BEGIN IMMEDIATE); the update below is conditional.
@@ -132,7 +151,7 @@ def submission_start(
     with transaction.atomic(durable=True):
         if scope.token and (existing := Submission.objects.filter(scope__token=scope.token).first()):
             return existing  # the same form sent twice (a double click): one submission
-        ids = _claim_ids(scope)
+        ids = _claim_ids(scope, environment)
         if not ids:
             raise SubmissionRefused(_("There are no approved records to submit in what you chose."))
         submission = Submission.objects.create(
@@ -146,8 +165,8 @@ def submission_start(
         for index, start in enumerate(range(0, len(ids), size)):
             chunk = ids[start : start + size]
             batch = SubmissionBatch.objects.create(submission=submission, index=index)
-            # The status is the guard: a record leaves "approved" once, for one batch.
-            taken = ClientRecord.objects.filter(pk__in=chunk, status=RecordStatus.APPROVED).update(
+            # The status is the guard: a record leaves "approved" (or "sent to test") once, for one batch.
+            taken = ClientRecord.objects.filter(eligible_for(environment), pk__in=chunk).update(
                 status=RecordStatus.SUBMITTING, batch=batch, artu_messages=[]
             )
             if taken != len(chunk):  # another submission took some meanwhile (SQLite only)
@@ -167,7 +186,7 @@ def submission_start(
                 "scope": scope.as_dict(),
                 "records": claimed,
                 "batches": submission.batch_count,
-                "status": [RecordStatus.APPROVED, RecordStatus.SUBMITTING],
+                "status": [list(CLAIMABLE[environment]), RecordStatus.SUBMITTING],
             },
         )
         if enqueue:
