@@ -12,12 +12,26 @@ from onboarding.models.records import (
     record_search_text,
     search_fold,
 )
-from onboarding.models.submissions import ArtuEnvironment, BatchState, Submission, SubmissionBatch, SubmissionStatus
+from onboarding.models.submissions import (
+    NOT_SENT_MESSAGE,
+    SIBLING_REFUSED_MESSAGE,
+    ArtuEnvironment,
+    BatchState,
+    RecordOutcome,
+    SendCause,
+    Submission,
+    SubmissionBatch,
+    SubmissionStatus,
+)
 from onboarding.models.uploads import SavedMapping, Upload, UploadFormat, UploadStatus
 
 __all__ = [
+    "NOT_SENT_MESSAGE",
+    "SIBLING_REFUSED_MESSAGE",
     "ArtuEnvironment",
     "BatchState",
+    "RecordOutcome",
+    "SendCause",
     "SavedMapping",
     "Submission",
     "SubmissionBatch",

@@ -1,8 +1,108 @@
-"""Read queries for the submission pages."""
+"""Read queries for the submission pages, and what a record's Artu messages say in the reader's language."""
 
-from django.db.models import Count, Q, QuerySet
+from typing import Any
 
-from onboarding.models import ClientRecord, RecordStatus, Submission, SubmissionBatch, Upload
+from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
+from django.urls import reverse
+
+from onboarding.models import (
+    NOT_SENT_MESSAGE,
+    SIBLING_REFUSED_MESSAGE,
+    ClientRecord,
+    RecordOutcome,
+    RecordStatus,
+    SendCause,
+    Submission,
+    SubmissionBatch,
+    Upload,
+)
+from onboarding.validation import FIELD_LABELS
+
+# A record approved again after a submission was held back with a refused record of its batch when its first
+# message names that record; any other approved record of the submission never reached Artu (or was not answered).
+_HELD_BACK = Q(status=RecordStatus.APPROVED, artu_messages__0__has_key="refused_record")
+
+
+def record_outcome() -> Case:
+    """The `RecordOutcome` of a record of a submission, as an annotation ("" for a record changed since)."""
+    return Case(
+        When(status=RecordStatus.SUBMITTED, then=Value(RecordOutcome.CREATED)),
+        When(status=RecordStatus.FAILED, then=Value(RecordOutcome.REFUSED)),
+        When(status=RecordStatus.SUBMITTING, then=Value(RecordOutcome.WAITING)),
+        When(_HELD_BACK, then=Value(RecordOutcome.NOT_CREATED)),
+        When(status=RecordStatus.APPROVED, then=Value(RecordOutcome.NOT_SENT)),
+        default=Value(""),
+        output_field=CharField(),
+    )
+
+
+def submission_outcome_records(submission_id: int, outcome: str) -> QuerySet[ClientRecord]:
+    """The records of a submission with this outcome (unordered, for a count or a new submission's claim)."""
+    records = ClientRecord.objects.filter(batch__submission_id=submission_id).annotate(outcome=record_outcome())
+    return records.filter(outcome=outcome)
+
+
+def submission_outcome_counts(submission: Submission) -> dict[str, int]:
+    """How many of the submission's records have each `RecordOutcome` (every one present, 0 when none), and
+    `"elsewhere"`: records it took that are in another submission now (resubmitted), or changed since. One query."""
+    rows = (
+        ClientRecord.objects.filter(batch__submission=submission)
+        .annotate(outcome=record_outcome())
+        .values_list("outcome")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = dict.fromkeys(RecordOutcome.values, 0) | dict(rows.values_list("outcome", "n"))
+    here = sum(n for code, n in counts.items() if code in RecordOutcome.values)
+    counts["elsewhere"] = max(0, submission.record_count - here)
+    counts.pop("", None)
+    return counts
+
+
+def submission_resubmissions(submission: Submission) -> QuerySet[Submission]:
+    """The submissions started from this one's records not created (its retry buttons)."""
+    return Submission.objects.filter(scope__from_submission=submission.pk).order_by("created_at", "pk")
+
+
+def artu_message_text(message: dict[str, Any]) -> str:
+    """One of a record's Artu messages as a sentence in the reader's language (the results file, the history)."""
+    if message.get("refused_record"):
+        return str(SIBLING_REFUSED_MESSAGE % {"name": message.get("refused_name") or f"#{message['refused_record']}"})
+    if message.get("cause") in SendCause.values:
+        label, detail = SendCause(message["cause"]).label, message.get("detail")
+        return str(NOT_SENT_MESSAGE % {"error": f"{label} ({detail})" if detail else label})
+    text = str(message.get("message", ""))
+    return f"{message['path']}: {text}" if message.get("path") else text
+
+
+def artu_messages_shown(messages: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A record's Artu messages as the pages show them (components/artu_messages.html): which kind of message, its
+    sentence in the reader's language, and for Artu's own messages the field they concern by its label."""
+    shown = []
+    for message in messages or []:
+        if message.get("refused_record"):
+            shown.append(
+                {
+                    "kind": RecordOutcome.NOT_CREATED,
+                    "refused_url": reverse("records:detail", args=[message["refused_record"]]),
+                    "refused_name": message.get("refused_name") or f"#{message['refused_record']}",
+                    "refused_others": message.get("refused_others") or 0,
+                }
+            )
+        elif message.get("outcome") == RecordOutcome.NOT_SENT or message.get("cause"):
+            shown.append({"kind": RecordOutcome.NOT_SENT, "text": artu_message_text(message)})
+        else:
+            field = message.get("field") or ""
+            label = FIELD_LABELS.get(field, "")
+            shown.append(
+                {
+                    "kind": RecordOutcome.REFUSED,
+                    "label": str(label) if label else "",
+                    "path": message.get("path") or "",
+                    "text": str(message.get("message", "")),
+                }
+            )
+    return shown
 
 
 def submission_list() -> QuerySet[Submission]:
@@ -22,10 +122,13 @@ def submission_batches(submission: Submission) -> QuerySet[SubmissionBatch]:
     return submission.batches.order_by("index")
 
 
-def submission_records(submission: Submission, *, status: str | None = None) -> QuerySet[ClientRecord]:
-    records = ClientRecord.objects.filter(batch__submission=submission).order_by("pk")
-    if status in RecordStatus.values:
-        records = records.filter(status=status)
+def submission_records(submission: Submission, *, outcome: str | None = None) -> QuerySet[ClientRecord]:
+    """The submission's records in the order it took them, each with its `outcome`; only those of `outcome`."""
+    records = (
+        ClientRecord.objects.filter(batch__submission=submission).annotate(outcome=record_outcome()).order_by("pk")
+    )
+    if outcome in RecordOutcome.values:
+        records = records.filter(outcome=outcome)
     return records.only(
         "pk",
         "uuid",

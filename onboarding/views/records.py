@@ -20,6 +20,7 @@ from onboarding.permissions import PERM_ADD_RECORD, PERM_CHANGE_RECORD, PERM_VIE
 from onboarding.selectors import record_get, record_history, record_list
 from onboarding.selectors.audit import audit_event_page
 from onboarding.selectors.records import record_stale_fields
+from onboarding.selectors.submissions import artu_messages_shown
 from onboarding.services.records import EDITABLE_STATUSES, record_create, record_resubmit, record_update
 from onboarding.services.review import RejectReason, review_availability
 from onboarding.validation import Problem
@@ -63,6 +64,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "record": record,
             "problems": problems,
+            "artu_messages": artu_messages_shown(record.artu_messages),
             "duplicates": [p for p in problems if p.code == "duplicate" and p.params.get("other")],
             "history": history,
             "editable": record.status in EDITABLE_STATUSES,
