@@ -4,6 +4,7 @@ submission's "send these again" buttons."""
 import uuid
 
 from django import forms
+from django.utils.http import urlencode
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -82,6 +83,10 @@ class SubmissionForm(forms.Form):
         prefix = f"{QUEUE_FILTER_PREFIX}-"
         source = self.data if self.is_bound else self.initial
         return [(k, v) for k, v in source.items() if k.startswith(prefix) and v and isinstance(v, str)]
+
+    def queue_query(self) -> str:
+        """The review queue's own query string for the filter that came along (the link back to the queue)."""
+        return urlencode([(k.split("-", 1)[1], v) for k, v in self.queue_filter_params()])
 
     def scope(self) -> Scope:
         data = self.cleaned_data

@@ -91,8 +91,17 @@ def submission_new(request: HttpRequest) -> HttpResponse:
             return redirect("submissions:detail", pk=submission.pk)
     preview_form = form if form.is_bound else SubmissionForm(chosen, user=request.user, uploads=uploads)
     preview = submission_preview(preview_form.scope()) if preview_form.is_valid() else None
-    context = {"form": form, "preview": preview, "live_word": LIVE_CONFIRMATION}
+    context = {"form": form, "preview": preview, "live_word": LIVE_CONFIRMATION, **_queue_context(preview_form)}
     return render(request, "submissions/new.html", context, status=422 if form.errors else 200)
+
+
+def _queue_context(form: SubmissionForm) -> dict:
+    """What the page says about a selection or a filter that came from the review queue, with the way back."""
+    query = form.queue_query()
+    return {
+        "queue_filters": form.queue_filter.active_filters() if form.queue_filter_params() else [],
+        "queue_url": f"{reverse('review:queue')}?{query}" if query else reverse("review:queue"),
+    }
 
 
 def _started(submission: Submission) -> str:
@@ -112,7 +121,8 @@ def submission_preview_partial(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     preview = submission_preview(form.scope()) if not form.errors else None
     # The start button comes along (out of band), disabled when there is nothing to send.
-    return render(request, "submissions/new.html#preview", {"preview": preview, "form": form, "oob": True})
+    context = {"preview": preview, "form": form, "oob": True, **_queue_context(form)}
+    return render(request, "submissions/new.html#preview", context)
 
 
 def _detail_context(submission: Submission, request: HttpRequest) -> dict:
