@@ -4,10 +4,12 @@ sent), and offers to send the last two again through the same start service, aud
 
 import re
 
+import httpx
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from onboarding.artu.client import ArtuClient, ArtuError
 from onboarding.models import (
     AuditAction,
     AuditEvent,
@@ -20,6 +22,7 @@ from onboarding.models import (
     SubmissionBatch,
 )
 from onboarding.services.submissions import submission_progress, submission_run
+from onboarding.services.submissions.outcome import error_cause
 from tests.deploy import free_port
 from tests.submissions.test_submission_service import approved, fast_retries, start_and_run  # noqa: F401
 
@@ -254,3 +257,43 @@ def test_every_outcome_tab_lists_only_its_records(artu, oficial, client_as, fast
     rows = re.findall(r'<tr id="record-(\d+)">', html)
     expected = {"refused": [str(bad.pk)], "not_created": [str(bad.pk - 1)]}.get(outcome, [])
     assert rows == expected
+
+
+def test_a_dropped_connection_is_worded_without_the_transports_name(artu, oficial, settings, client_as, fast_retries):  # noqa: F811
+    """The sandbox drops every connection: the batch is given up with its records waiting (Artu may hold them)."""
+    settings.ARTU_MAX_ATTEMPTS = 2
+    settings.ARTU_GIVE_UP_AFTER = 0
+    settings.ARTU_LOOKUP_ATTEMPTS = 2
+    approved(2)
+    artu.set_faults(next=[{"fault": "drop", "count": 50}])
+    submission = start_and_run(oficial)
+
+    batch = SubmissionBatch.objects.get(submission=submission)
+    assert (batch.state, batch.cause) == (BatchState.GAVE_UP, SendCause.NO_ANSWER)
+    html = page_text(client_as(oficial), reverse("submissions:detail", args=[submission.pk]), "es-mx")
+    assert "Artu no respondió a tiempo, o se cortó la conexión" in html
+    assert "Verificar con Artu y continuar" in html
+    assert not re.search(r"\((RemoteProtocolError|ReadError|ConnectError|ReadTimeout)\)", html)
+    assert "Reintentar" not in html  # waiting records are looked up first, never blindly sent again
+
+
+@pytest.mark.parametrize(
+    ("status", "cause"),
+    [
+        (None, SendCause.UNREACHABLE),
+        (429, SendCause.RATE_LIMITED),
+        (503, SendCause.SERVER_ERROR),
+        (401, SendCause.KEY_REFUSED),
+        (403, SendCause.KEY_FORBIDDEN),
+        (422, SendCause.REFUSED),
+    ],
+)
+def test_each_failure_has_its_cause(artu, status, cause):
+    if status is None:
+        client = ArtuClient(base_url=f"http://127.0.0.1:{free_port()}", connect_timeout=0.5)
+    else:
+        answer = httpx.Response(status, json={"error": {"message": "no"}}, headers={"Retry-After": "1"})
+        client = ArtuClient(base_url="https://api.artu.test", transport=httpx.MockTransport(lambda request: answer))
+    with client, pytest.raises(ArtuError) as raised:
+        client.create_clients([{"name": "x"}])
+    assert error_cause(raised.value) == cause
