@@ -23,6 +23,11 @@ from onboarding.validation import FIELD_LABELS
 _HELD_BACK = Q(status=RecordStatus.APPROVED, artu_messages__0__has_key="refused_record")
 
 
+# The page's "Failed" tab: every record the submission did not create, whatever the reason.
+FAILED = "failed"
+FAILED_OUTCOMES = (RecordOutcome.REFUSED, RecordOutcome.NOT_CREATED, RecordOutcome.NOT_SENT)
+
+
 def record_outcome() -> Case:
     """The `RecordOutcome` of a record of a submission, as an annotation ("" for a record changed since)."""
     return Case(
@@ -129,6 +134,8 @@ def submission_records(submission: Submission, *, outcome: str | None = None) ->
     )
     if outcome in RecordOutcome.values:
         records = records.filter(outcome=outcome)
+    elif outcome == FAILED:
+        records = records.filter(outcome__in=FAILED_OUTCOMES)
     return records.only(
         "pk",
         "uuid",

@@ -19,6 +19,7 @@ from onboarding.forms_submissions import QUEUE_FILTER_PREFIX, AgainForm, Submiss
 from onboarding.models import ArtuEnvironment, RecordOutcome, SendCause, Submission
 from onboarding.permissions import PERM_SUBMIT, PERM_VIEW_SUBMISSIONS, may_submit_to
 from onboarding.selectors.submissions import (
+    FAILED_OUTCOMES,
     artu_messages_shown,
     submission_batches,
     submission_by_token,
@@ -144,6 +145,7 @@ def _detail_context(submission: Submission, request: HttpRequest) -> dict:
         "page": page,
         "outcome": outcome,
         "outcomes": [(code, label, progress["outcomes"][code]) for code, label in RecordOutcome.choices],
+        "failed": sum(progress["outcomes"][code] for code in FAILED_OUTCOMES),
         "can_resume": may_send,
         "again": [
             (code, progress["outcomes"][code], AgainForm(environment=submission.environment))

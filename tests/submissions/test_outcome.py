@@ -297,3 +297,14 @@ def test_each_failure_has_its_cause(artu, status, cause):
     with client, pytest.raises(ArtuError) as raised:
         client.create_clients([{"name": "x"}])
     assert error_cause(raised.value) == cause
+
+
+def test_the_failed_tab_counts_and_lists_every_record_not_created(unreachable, oficial, settings, client_as):
+    submission, records = given_up_unreachable(oficial, settings)
+    url = reverse("submissions:detail", args=[submission.pk])
+    html = page_text(client_as(oficial), url, "es-mx")
+    assert re.search(
+        r'href="\?outcome=failed#records" class="tab-failed"[^>]*>Fallido <span class="count">3</span>', html
+    )
+    html = page_text(client_as(oficial), f"{url}?outcome=failed", "es-mx")
+    assert re.findall(r'<tr id="record-(\d+)">', html) == [str(r.pk) for r in records]
