@@ -14,12 +14,14 @@ from django.utils import timezone
 
 from onboarding.models import (
     ClientRecord,
+    RecordOutcome,
     RecordStatus,
     Submission,
     SubmissionStatus,
     Upload,
     UploadStatus,
 )
+from onboarding.selectors.submissions import record_outcome
 
 CHART_DAYS = 30
 RECENT_DAYS = 7
@@ -145,10 +147,13 @@ class SendAgain:
 
 
 def home_send_again() -> SendAgain:
-    """One query over the approved records (status index): those a submission gave back, with a message why."""
+    """One query over the approved records (status index): those a submission gave back (not sent, or not created
+    with a refused one), as its page counts them."""
     found = (
         ClientRecord.objects.filter(status=RecordStatus.APPROVED, batch__isnull=False)
         .exclude(artu_messages=[])
+        .annotate(outcome=record_outcome())
+        .filter(outcome__in=(RecordOutcome.NOT_SENT, RecordOutcome.NOT_CREATED))
         .aggregate(n=Count("pk"), latest=Max("batch__submission_id"))
     )
     return SendAgain(found["n"], found["latest"])

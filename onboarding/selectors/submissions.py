@@ -21,6 +21,8 @@ from onboarding.validation import FIELD_LABELS
 # A record approved again after a submission was held back with a refused record of its batch when its first
 # message names that record; any other approved record of the submission never reached Artu (or was not answered).
 _HELD_BACK = Q(status=RecordStatus.APPROVED, artu_messages__0__has_key="refused_record")
+# Approved again with Artu's refusal still beside it (a path in the item): refused, corrected and approved since.
+_CORRECTED = Q(status=RecordStatus.APPROVED, artu_messages__0__has_key="path")
 
 
 # The page's "Failed" tab: every record the submission did not create, whatever the reason.
@@ -35,6 +37,7 @@ def record_outcome() -> Case:
         When(status=RecordStatus.FAILED, then=Value(RecordOutcome.REFUSED)),
         When(status=RecordStatus.SUBMITTING, then=Value(RecordOutcome.WAITING)),
         When(_HELD_BACK, then=Value(RecordOutcome.NOT_CREATED)),
+        When(_CORRECTED, then=Value("")),
         When(status=RecordStatus.APPROVED, then=Value(RecordOutcome.NOT_SENT)),
         default=Value(""),
         output_field=CharField(),

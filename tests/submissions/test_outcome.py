@@ -21,6 +21,7 @@ from onboarding.models import (
     Submission,
     SubmissionBatch,
 )
+from onboarding.selectors.home import home_send_again
 from onboarding.services.submissions import submission_progress, submission_run
 from onboarding.services.submissions.outcome import error_cause
 from tests.deploy import free_port
@@ -308,3 +309,13 @@ def test_the_failed_tab_counts_and_lists_every_record_not_created(unreachable, o
     )
     html = page_text(client_as(oficial), f"{url}?outcome=failed", "es-mx")
     assert re.findall(r'<tr id="record-(\d+)">', html) == [str(r.pk) for r in records]
+
+
+def test_a_refused_record_corrected_and_approved_since_is_not_counted_as_not_sent(artu, oficial, fast_retries):  # noqa: F811
+    bad = approved(1, nationalities="XXX")[0]
+    submission = start_and_run(oficial)
+    ClientRecord.objects.filter(pk=bad.pk).update(status=RecordStatus.APPROVED, nationalities="MX")  # as corrected
+
+    progress = submission_progress(submission)
+    assert (progress["failed"], progress["not_sent"], progress["elsewhere"]) == (0, 0, 1)
+    assert home_send_again().count == 0
