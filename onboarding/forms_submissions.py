@@ -8,7 +8,7 @@ from django.utils.http import urlencode
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from onboarding.forms_review import QueueFilterForm
+from onboarding.forms_review import IdListField, QueueFilterForm
 from onboarding.models import ArtuEnvironment, RecordOutcome
 from onboarding.permissions import holds_live_role
 from onboarding.services.submissions import LIVE_CONFIRMATION, RESUBMITTABLE, Scope
@@ -124,3 +124,29 @@ class AgainForm(forms.Form):
             outcome=RecordOutcome(self.cleaned_data["outcome"]),
             token=self.cleaned_data.get("token") or "",
         )
+
+
+class QueueSelectionForm(forms.Form):
+    """The review queue's bulk bar, sent to the submission page: its ticked rows, or every record of its filter."""
+
+    scope = forms.ChoiceField(choices=[("selected", "selected"), ("filter", "filter")], required=False)
+    ids = IdListField(required=False)
+
+    def __init__(self, data, **kwargs):
+        super().__init__(data, **kwargs)
+        queue_filter = QueueFilterForm(data)
+        skip = ("sort", "per_page")  # how the queue shows its records, not which
+        self.filter_params = [
+            (n, v) for n in queue_filter.fields if n not in skip for v in data.getlist(n) if v and isinstance(v, str)
+        ]
+
+    def submission_query(self) -> str:
+        """The submission page's query string for this choice; "" when no row is ticked (or the ticks are bad)."""
+        if self.is_valid() and self.cleaned_data["scope"] == "filter":
+            prefixed = [(f"{QUEUE_FILTER_PREFIX}-{n}", v) for n, v in self.filter_params]
+            return urlencode([("what", SubmissionForm.WHAT_FILTER), *prefixed])
+        ids = self.cleaned_data.get("ids") if self.is_valid() else None
+        return urlencode({"ids": ",".join(map(str, ids))}) if ids else ""
+
+    def queue_query(self) -> str:
+        return urlencode(self.filter_params)

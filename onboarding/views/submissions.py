@@ -4,18 +4,16 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from onboarding.forms_review import QueueFilterForm
-from onboarding.forms_submissions import QUEUE_FILTER_PREFIX, AgainForm, SubmissionForm
+from onboarding.forms_submissions import QUEUE_FILTER_PREFIX, AgainForm, QueueSelectionForm, SubmissionForm
 from onboarding.models import ArtuEnvironment, RecordOutcome, SendCause, Submission
 from onboarding.permissions import PERM_SUBMIT, PERM_VIEW_SUBMISSIONS, may_submit_to
 from onboarding.selectors.submissions import (
@@ -40,7 +38,6 @@ from onboarding.services.submissions import (
     submission_resume,
     submission_start,
 )
-from onboarding.validation import check_ids
 
 PAGE_SIZE = 50
 
@@ -213,23 +210,12 @@ def submission_again(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(PERM_SUBMIT, raise_exception=True)
 def submission_from_queue(request: HttpRequest) -> HttpResponse:
     """The review queue's bulk bar: its ticked rows, or its filter, to the submission page (which counts them)."""
-    queue_filter = QueueFilterForm(request.POST)
-    params = [
-        (n, v) for n in queue_filter.fields for v in request.POST.getlist(n) if v and n not in ("sort", "per_page")
-    ]
-    if request.POST.get("scope") == "filter":
-        query = urlencode(
-            [("what", SubmissionForm.WHAT_FILTER), *((f"{QUEUE_FILTER_PREFIX}-{n}", v) for n, v in params)]
-        )
+    form = QueueSelectionForm(request.POST)
+    if query := form.submission_query():
         return redirect(f"{reverse('submissions:create')}?{query}")
-    try:
-        ids = check_ids(request.POST.getlist("ids"))
-    except ValidationError:
-        ids = []
-    if not ids:
-        messages.error(request, _("Tick at least one record, or choose every record matching the filter."))
-        return redirect(f"{reverse('review:queue')}?{urlencode(params)}")
-    return redirect(f"{reverse('submissions:create')}?{urlencode({'ids': ','.join(map(str, ids))})}")
+    messages.error(request, _("Tick at least one record, or choose every record matching the filter."))
+    back = form.queue_query()
+    return redirect(f"{reverse('review:queue')}?{back}" if back else "review:queue")
 
 
 @require_GET
