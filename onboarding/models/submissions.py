@@ -87,6 +87,11 @@ class Submission(models.Model):
     def __str__(self) -> str:
         return str(self.uuid)
 
+    @property
+    def not_created_count(self) -> int:
+        """Records it took that Artu did not create: refused, held back with a refused one, not sent, or waiting."""
+        return max(0, self.record_count - self.created_count)
+
 
 class SubmissionBatch(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="batches")

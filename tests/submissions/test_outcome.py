@@ -319,3 +319,13 @@ def test_a_refused_record_corrected_and_approved_since_is_not_counted_as_not_sen
     progress = submission_progress(submission)
     assert (progress["failed"], progress["not_sent"], progress["elsewhere"]) == (0, 0, 1)
     assert home_send_again().count == 0
+
+
+def test_the_list_of_submissions_counts_the_records_not_created_and_links_to_them(
+    unreachable, oficial, settings, client_as
+):
+    submission, _ = given_up_unreachable(oficial, settings, n=2)
+    html = page_text(client_as(oficial), reverse("submissions:list"), "es-mx")
+    detail = reverse("submissions:detail", args=[submission.pk])
+    assert "<th>No creados</th>" in html
+    assert f'<a class="badge outcome-not_sent" href="{detail}?outcome=failed#records">2</a>' in html
