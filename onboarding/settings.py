@@ -197,7 +197,8 @@ HEALTH_WORKER_SECONDS = env.int("HEALTH_WORKER_SECONDS", default=120)
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # --- Artu -----------------------------------------------------------------------------
-ARTU_API_URL = env("ARTU_API_URL", default="http://127.0.0.1:8001")
+# Default: the local sandbox, on ARTU_SANDBOX_PORT when given (scripts/run-local sets ARTU_API_URL itself).
+ARTU_API_URL = env("ARTU_API_URL", default=f"http://127.0.0.1:{env.int('ARTU_SANDBOX_PORT', default=8001)}")
 # The sandbox's test token by default; a real key comes only from the environment.
 ARTU_API_KEY = env("ARTU_API_KEY", default="sk_test_sandbox")
 ARTU_ENVIRONMENT = env("ARTU_ENVIRONMENT", default="test")

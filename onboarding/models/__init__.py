@@ -13,9 +13,13 @@ from onboarding.models.records import (
     search_fold,
 )
 from onboarding.models.submissions import (
+    NOT_SENT_MESSAGE,
+    SIBLING_REFUSED_MESSAGE,
     ArtuEnvironment,
     ArtuRecord,
     BatchState,
+    RecordOutcome,
+    SendCause,
     Submission,
     SubmissionBatch,
     SubmissionStatus,
@@ -23,9 +27,13 @@ from onboarding.models.submissions import (
 from onboarding.models.uploads import SavedMapping, Upload, UploadFormat, UploadStatus
 
 __all__ = [
+    "NOT_SENT_MESSAGE",
+    "SIBLING_REFUSED_MESSAGE",
     "ArtuEnvironment",
     "ArtuRecord",
     "BatchState",
+    "RecordOutcome",
+    "SendCause",
     "SavedMapping",
     "Submission",
     "SubmissionBatch",

@@ -27,6 +27,9 @@ class AuditAction(models.TextChoices):
     BATCH_RESULT = "submission.batch_result", _("Batch result from Artu")
     RECORD_SUBMITTED = "record.submitted", _("Record created at Artu")
     RECORD_SUBMISSION_FAILED = "record.submission_failed", _("Record refused by Artu")
+    # Approved again, never refused: Artu held it back with a refused record of its batch, or never received it.
+    RECORD_NOT_CREATED = "record.not_created", _("Record not created: another of its batch was refused")
+    RECORD_NOT_SENT = "record.not_sent", _("Record not sent to Artu")
     SUBMISSION_FINISHED = "submission.finished", _("Submission finished")
     USER_CHANGED = "user.changed", _("User or role changed")
     EXPORT = "data.export", _("Data exported")

@@ -31,6 +31,37 @@ class BatchState(models.TextChoices):
     GAVE_UP = "gave_up", _("Not sent (attempts exhausted)")
 
 
+class SendCause(models.TextChoices):
+    """Why a batch waits, is paused or was not sent: stored as a code, shown in the reader's language."""
+
+    UNREACHABLE = "unreachable", _("Artu could not be reached")
+    NO_ANSWER = "no_answer", _("Artu did not answer in time, or the connection dropped")
+    SERVER_ERROR = "server_error", _("Artu answered with a server error")
+    RATE_LIMITED = "rate_limited", _("Artu asked to slow down (too many requests)")
+    KEY_REFUSED = "key_refused", _("Artu refused the API key")
+    KEY_FORBIDDEN = "key_forbidden", _("The API key may not create clients in this Artu environment")
+    REFUSED = "refused", _("Artu refused the request")
+    WORKER_ERROR = "worker_error", _("The background worker stopped on an error")
+    OTHER = "other", _("Artu answered with an error")
+
+
+# What a record not created keeps among its Artu messages (written in the worker's language; the pages word it again
+# in the reader's from the codes kept beside it).
+SIBLING_REFUSED_MESSAGE = _("Not created: record %(name)s in the same batch was refused.")
+NOT_SENT_MESSAGE = _("Not sent: %(error)s. The record is approved again and can be submitted later.")
+
+
+class RecordOutcome(models.TextChoices):
+    """What a submission made of one of its records, as its page groups them (from the record's status and the
+    messages it kept; never stored)."""
+
+    CREATED = "created", _("Created at Artu")
+    REFUSED = "refused", _("Refused by Artu")
+    NOT_CREATED = "not_created", _("Not created: batch refused")
+    NOT_SENT = "not_sent", _("Not sent")
+    WAITING = "waiting", _("Waiting")
+
+
 class Submission(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     environment = models.CharField(_("environment"), max_length=8, choices=ArtuEnvironment.choices)
@@ -56,6 +87,11 @@ class Submission(models.Model):
     def __str__(self) -> str:
         return str(self.uuid)
 
+    @property
+    def not_created_count(self) -> int:
+        """Records it took that Artu did not create: refused, held back with a refused one, not sent, or waiting."""
+        return max(0, self.record_count - self.created_count)
+
 
 class SubmissionBatch(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="batches")
@@ -67,7 +103,8 @@ class SubmissionBatch(models.Model):
     resumes = models.PositiveSmallIntegerField(default=0)  # times paused and resumed by the worker
     give_up_at = models.DateTimeField(null=True, blank=True)  # first claim + ARTU_GIVE_UP_AFTER: then paused no more
     claimed_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    last_error = models.TextField(blank=True)  # the detail, for whoever runs the worker; people read `cause`
+    cause = models.CharField(max_length=16, choices=SendCause.choices, blank=True)
     response = models.JSONField(null=True, blank=True)
     created_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)

@@ -16,8 +16,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from onboarding.models import ArtuEnvironment, ClientType, RecordStatus, SubmissionStatus, UploadStatus
+from onboarding.models import ArtuEnvironment, ClientType, RecordStatus, SendCause, SubmissionStatus, UploadStatus
 from onboarding.permissions import Role
+from onboarding.selectors.submissions import artu_message_text
 from onboarding.validation import FIELD_LABELS
 
 EMPTY = "—"
@@ -33,6 +34,7 @@ CHANGE_LABELS: dict[str, Promise] = {
     "source": gettext_lazy("Origin"),
     "row": gettext_lazy("Row in file"),
     "messages": gettext_lazy("Artu's messages"),
+    "cause": gettext_lazy("Cause"),
     "warnings": gettext_lazy("Warnings"),
     "artu_id": gettext_lazy("Artu id"),
     "artu_created_at": gettext_lazy("Created at Artu"),
@@ -81,6 +83,7 @@ CHOICE_LABELS: dict[str, dict[str, Any]] = {
     "status": {**dict(RecordStatus.choices), **dict(SubmissionStatus.choices), **dict(UploadStatus.choices)},
     "client_type": dict(ClientType.choices),
     "environment": dict(ArtuEnvironment.choices),
+    "cause": dict(SendCause.choices),
     "groups": dict(Role.choices),
     "group": dict(Role.choices),
     "members": {},
@@ -160,7 +163,7 @@ def value_text(key: str, value: Any) -> str:
         return _("yes") if value else _("no")
     if isinstance(value, list):
         if value and all(isinstance(v, dict) and "message" in v for v in value):  # Artu's messages
-            return "; ".join(f"{v['path']}: {v['message']}" if v.get("path") else str(v["message"]) for v in value)
+            return "; ".join(artu_message_text(v) for v in value)
         return ", ".join(value_text(key, v) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder)

@@ -14,12 +14,14 @@ from django.utils import timezone
 
 from onboarding.models import (
     ClientRecord,
+    RecordOutcome,
     RecordStatus,
     Submission,
     SubmissionStatus,
     Upload,
     UploadStatus,
 )
+from onboarding.selectors.submissions import record_outcome
 
 CHART_DAYS = 30
 RECENT_DAYS = 7
@@ -148,7 +150,11 @@ def home_submissions_needing_attention(*, now: datetime.datetime, limit: int = L
             Q(status=SubmissionStatus.FINISHED_WITH_FAILURES, created_at__gte=week) | Q(status__in=SUBMISSIONS_RUNNING)
         )
         .select_related("created_by")
-        .annotate(last_activity=Max("batches__updated_at"))
+        .annotate(
+            last_activity=Max("batches__updated_at"),
+            # Approved again (not sent, or held back with a refused one): still in this submission's batches.
+            to_send_again=Count("batches__records", filter=Q(batches__records__status=RecordStatus.APPROVED)),
+        )
         .order_by("-created_at", "-pk")
     )
     found = []
@@ -159,6 +165,28 @@ def home_submissions_needing_attention(*, now: datetime.datetime, limit: int = L
         if submission.stalled or submission.status == SubmissionStatus.FINISHED_WITH_FAILURES:
             found.append(submission)
     return found[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class SendAgain:
+    """Records a submission left approved again (never sent, or not created with a refused one of their batch), and
+    the latest submission that holds some, whose page has the buttons to send them again."""
+
+    count: int
+    submission_id: int | None
+
+
+def home_send_again() -> SendAgain:
+    """One query over the approved records (status index): those a submission gave back (not sent, or not created
+    with a refused one), as its page counts them."""
+    found = (
+        ClientRecord.objects.filter(status=RecordStatus.APPROVED, batch__isnull=False)
+        .exclude(artu_messages=[])
+        .annotate(outcome=record_outcome())
+        .filter(outcome__in=(RecordOutcome.NOT_SENT, RecordOutcome.NOT_CREATED))
+        .aggregate(n=Count("pk"), latest=Max("batch__submission_id"))
+    )
+    return SendAgain(found["n"], found["latest"])
 
 
 def home_sent_back(*, user, limit: int = 10) -> QuerySet[ClientRecord]:

@@ -51,6 +51,10 @@ def home(request: HttpRequest) -> HttpResponse:
             (pair, FIELD_LABELS.get(pair.field, pair.field)) for pair in selectors.home_duplicate_pairs()
         ]
         context["attention"] = selectors.home_submissions_needing_attention(now=now) if can_see_submissions else []
+        if can_see_submissions:
+            context["send_again"] = send_again = selectors.home_send_again()
+            if send_again.submission_id:
+                context["links"]["send_again"] = reverse("submissions:detail", args=[send_again.submission_id])
     if can[PERM_ADD_RECORD]:
         context["sent_back"] = list(selectors.home_sent_back(user=user))
         context["sent_back_count"] = selectors.home_sent_back_count(user=user)

@@ -19,6 +19,7 @@ from onboarding.selectors import record_get, record_history, record_list
 from onboarding.selectors.artu import record_artu_copies
 from onboarding.selectors.audit import audit_event_page
 from onboarding.selectors.records import record_stale_fields
+from onboarding.selectors.submissions import artu_messages_shown
 from onboarding.services.records import EDITABLE_STATUSES, record_create, record_resubmit, record_update
 from onboarding.services.review import RejectReason, review_availability
 from onboarding.validation import Problem
@@ -62,6 +63,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "record": record,
             "problems": problems,
+            "artu_messages": artu_messages_shown(record.artu_messages),
             "duplicates": [p for p in problems if p.code == "duplicate" and p.params.get("other")],
             "history": history,
             "editable": record.status in EDITABLE_STATUSES,

@@ -128,6 +128,8 @@ ACCESS: dict[str, Rule] = {
     "submissions:detail": Rule(get=SUBMISSION_READERS, post=None, kwargs=_submission),
     "submissions:progress": Rule(get=SUBMISSION_READERS, post=None, kwargs=_submission, headers=HTMX),
     "submissions:resume": Rule(get=None, post=OFFICERS, kwargs=_submission),
+    "submissions:again": Rule(get=None, post=OFFICERS, kwargs=_submission),
+    "submissions:from-queue": Rule(get=None, post=OFFICERS),
     "submissions:results": Rule(get=SUBMISSION_READERS, post=None, kwargs=_submission),
     # The audit trail: auditors (and the administrator).
     "audit:log": Rule(get=AUDIT, post=None),

@@ -52,7 +52,7 @@ def test_no_audit_event_holds_the_key(echoed, artu):
     submission, _ = echoed
     events = AuditEvent.objects.filter(submission_id=submission.pk)
     actions = sorted(events.values_list("action", flat=True))
-    assert AuditAction.BATCH_RESULT in actions and actions.count(AuditAction.RECORD_SUBMISSION_FAILED) == 2
+    assert AuditAction.BATCH_RESULT in actions and actions.count(AuditAction.RECORD_NOT_SENT) == 2
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM onboarding_auditevent")
         assert artu.token not in repr(cursor.fetchall())

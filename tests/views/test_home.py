@@ -195,7 +195,7 @@ def test_the_home_page_costs_the_same_queries_with_many_records(
     user = request.getfixturevalue(role)
     client = client_as(user)
     client.get(reverse("home"))  # sessions and permission caches warmed like any later page
-    with django_assert_max_num_queries(14) as few:
+    with django_assert_max_num_queries(15) as few:
         assert client.get(reverse("home")).status_code == 200
     other = UserFactory(username="otra")
     for days in range(0, 40, 2):

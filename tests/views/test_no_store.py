@@ -85,6 +85,8 @@ REQUESTS = [
     ("submissions:detail", "get", lambda w: [w["submission"]], {}, False),
     ("submissions:progress", "get", lambda w: [w["submission"]], {}, True),
     ("submissions:resume", "post", lambda w: [w["submission"]], {}, False),
+    ("submissions:again", "post", lambda w: [w["submission"]], {"outcome": "not_sent"}, False),
+    ("submissions:from-queue", "post", lambda w: [], {"scope": "filter"}, False),
     ("submissions:results", "get", lambda w: [w["submission"]], {}, False),
     ("audit:log", "get", lambda w: [], {}, False),
     ("audit:log", "get", lambda w: [], {"action": "record.created"}, True),

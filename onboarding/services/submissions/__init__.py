@@ -29,10 +29,15 @@ from onboarding.services.submissions.outcome import (
     BatchTakenOver,
     submission_refresh,
 )
-from onboarding.services.submissions.progress import submission_progress, submission_results_export
+from onboarding.services.submissions.progress import (
+    WAITING_STATES,
+    submission_progress,
+    submission_results_export,
+)
 from onboarding.services.submissions.send import batch_process, submission_run
 from onboarding.services.submissions.start import (
     LIVE_CONFIRMATION,
+    RESUBMITTABLE,
     Preview,
     Scope,
     SubmissionRefused,
@@ -46,6 +51,8 @@ from onboarding.services.submissions.start import (
 __all__ = [
     "FINAL_BATCH_STATES",
     "LIVE_CONFIRMATION",
+    "RESUBMITTABLE",
+    "WAITING_STATES",
     "NOT_SENT_MESSAGE",
     "SIBLING_REFUSED_MESSAGE",
     "BatchTakenOver",

@@ -11,16 +11,28 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from onboarding.artu.client import ArtuAuthError, ArtuError
+from onboarding.artu.client import (
+    ArtuAmbiguous,
+    ArtuAuthError,
+    ArtuConflict,
+    ArtuError,
+    ArtuRateLimited,
+    ArtuRequestRefused,
+    ArtuServerError,
+    ArtuUnavailable,
+)
 from onboarding.artu.payload import PAYLOAD_FIELDS, record_field
 from onboarding.artu.wire import BatchResult, Issue, Outcome
 from onboarding.models import (
+    NOT_SENT_MESSAGE,
+    SIBLING_REFUSED_MESSAGE,
     ArtuEnvironment,
     ArtuRecord,
     AuditAction,
     BatchState,
     ClientRecord,
     RecordStatus,
+    SendCause,
     Submission,
     SubmissionBatch,
     SubmissionStatus,
@@ -31,9 +43,9 @@ from onboarding.services.submissions.start import CREATED_STATUS, _submission_ev
 from onboarding.validation import Problem, Severity
 
 FINAL_BATCH_STATES = (BatchState.DONE, BatchState.GAVE_UP)
-SIBLING_REFUSED_MESSAGE = _("Not created: record %(name)s in the same batch was refused.")
-NOT_SENT_MESSAGE = _("Not sent: %(error)s. The record is approved again and can be submitted later.")
 ARTU_REFUSED = "artu_refused"  # the code of the problem a record gets at the field Artu refused
+# A record's messages say which kind of "not created" it is, for the pages to group and word in the reader's language.
+NOT_SENT, NOT_CREATED = "not_sent", "not_created"
 
 OUTCOME_FIELDS = ("status", "artu_messages")  # Artu's id and answer go to ArtuRecord, one row per environment
 REFUSED_FIELDS = ("status", "artu_messages")
@@ -100,7 +112,53 @@ def _sibling_message(refused: list[Waiting]) -> list[dict[str, Any]]:
     first = refused[0]
     name = ClientRecord.display_name.fget(first) or str(first.uuid)
     message = str(SIBLING_REFUSED_MESSAGE % {"name": name})
-    return [{"message": message, "refused_record": first.pk, "refused_name": name, "refused_others": len(refused) - 1}]
+    others = len(refused) - 1
+    return [
+        {
+            "outcome": NOT_CREATED,
+            "message": message,
+            "refused_record": first.pk,
+            "refused_name": name,
+            "refused_others": others,
+        }
+    ]
+
+
+def error_cause(exc: ArtuError) -> str:
+    """The `SendCause` code of an error from Artu (or from reaching it): what the pages say, in the reader's words."""
+    for kind, cause in (
+        (ArtuUnavailable, SendCause.UNREACHABLE),
+        (ArtuAmbiguous, SendCause.NO_ANSWER),
+        (ArtuRateLimited, SendCause.RATE_LIMITED),
+        (ArtuServerError, SendCause.SERVER_ERROR),
+        ((ArtuRequestRefused, ArtuConflict), SendCause.REFUSED),
+    ):
+        if isinstance(exc, kind):
+            return cause
+    if isinstance(exc, ArtuAuthError):
+        return SendCause.KEY_REFUSED if exc.status == 401 else SendCause.KEY_FORBIDDEN
+    return SendCause.OTHER
+
+
+def _not_sent_message(exc: ArtuError) -> list[dict[str, Any]]:
+    """What a record Artu never received (or refused to take in at all) says: the cause's code, shown in the reader's
+    language, with Artu's own words when it answered (a refused key: which permission it lacks), and that wording."""
+    cause, detail = error_cause(exc), exc.message if exc.status else ""
+    error = f"{SendCause(cause).label} ({detail})" if detail else SendCause(cause).label
+    return [
+        {"outcome": NOT_SENT, "cause": cause, "detail": detail, "message": str(NOT_SENT_MESSAGE % {"error": error})}
+    ]
+
+
+def _failure_action(status: str, messages: list[dict[str, Any]]) -> str:
+    """The audit action of a record not created: refused by Artu, held back with a refused one, or never sent."""
+    if status == RecordStatus.FAILED:
+        return AuditAction.RECORD_SUBMISSION_FAILED
+    return (
+        AuditAction.RECORD_NOT_CREATED
+        if messages and messages[0].get("refused_record")
+        else AuditAction.RECORD_NOT_SENT
+    )
 
 
 def _with_artu_problems(record: Waiting, problems: list[dict[str, Any]], messages: list[dict[str, Any]]) -> None:
@@ -127,6 +185,7 @@ def _write_outcome(
     summary: dict[str, Any],
     response: Any = None,
     error: str = "",
+    cause: str = "",
     attempts: int | None = None,
     next_attempt_at: datetime.datetime | None = None,
 ) -> None:
@@ -167,7 +226,7 @@ def _write_outcome(
             record.status, record.artu_messages = back_to.get(pk, status) if outcome is returned else status, messages
             events.append(
                 EventSpec(
-                    action=AuditAction.RECORD_SUBMISSION_FAILED,
+                    action=_failure_action(status, messages),
                     record_id=pk,
                     submission_id=submission.pk,
                     changes={"status": [str(RecordStatus.SUBMITTING), str(record.status)], "messages": messages},
@@ -186,6 +245,7 @@ def _write_outcome(
         "state": state,
         "response": json_safe(response),
         "last_error": error[:2000],
+        "cause": cause,
         **({} if attempts is None else {"attempts": attempts}),
     }
     with _writing():
@@ -231,12 +291,15 @@ def _hold_renew(batch: SubmissionBatch) -> None:
     batch.claimed_at = now
 
 
-def _set_state(batch: SubmissionBatch, state: str, *, error: str = "", delay: float = 0.0, attempts=None) -> None:
+def _set_state(
+    batch: SubmissionBatch, state: str, *, error: str = "", cause: str = "", delay: float = 0.0, attempts=None
+) -> None:
     """Move the batch this worker holds to `state`, renewing the hold; `BatchTakenOver` if another worker took it."""
     now = timezone.now()
     fields = {
         "state": state,
         "last_error": error[:2000],
+        "cause": cause,
         "claimed_at": now,
         "next_attempt_at": now + datetime.timedelta(seconds=delay),
     }
@@ -315,11 +378,9 @@ def _refused(batch: SubmissionBatch, records: list[Waiting], exc: ArtuError, att
             returned[record.pk] = _sibling_message(refused)
         else:
             failed[record.pk] = general or [{"message": exc.message}]
+    cause = error_cause(exc)
     if isinstance(exc, ArtuAuthError):
-        returned, failed = (
-            {pk: [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}] for pk in [*failed, *returned]},
-            {},
-        )
+        returned, failed = {pk: _not_sent_message(exc) for pk in [*failed, *returned]}, {}
     summary = {
         "attempt": attempt,
         "status": exc.status,
@@ -339,6 +400,7 @@ def _refused(batch: SubmissionBatch, records: list[Waiting], exc: ArtuError, att
         summary=summary,
         response=exc.body,
         error=str(exc),
+        cause=cause,
         attempts=attempt,
     )
 
@@ -350,7 +412,7 @@ def _give_up(
     the worker resumes it after a cool-off that doubles each time (ARTU_COOL_OFF_BASE..CAP). Otherwise the batch is
     given up, for a person to resume: the records Artu may hold stay waiting, the others are approved again."""
     now = timezone.now()
-    summary = {"attempt": attempts, "error": exc.message}
+    summary = {"attempt": attempts, "cause": error_cause(exc)}
     if exc.transient and (batch.give_up_at is None or now < batch.give_up_at):
         cool_off = min(settings.ARTU_COOL_OFF_CAP, settings.ARTU_COOL_OFF_BASE * 2**batch.resumes)
         resume_at = now + datetime.timedelta(seconds=cool_off)
@@ -359,7 +421,7 @@ def _give_up(
     else:
         resume_at, state = None, BatchState.GAVE_UP
         summary["gave_up"] = True
-        message = [{"message": str(NOT_SENT_MESSAGE % {"error": exc.message})}]
+        message = _not_sent_message(exc)
         returned = {} if maybe_at_artu else {record.pk: message for record in records}
     _write_outcome(
         batch,
@@ -370,6 +432,7 @@ def _give_up(
         state=state,
         summary=summary,
         error=str(exc),
+        cause=error_cause(exc),
         attempts=attempts,
         next_attempt_at=resume_at,
     )
@@ -377,7 +440,7 @@ def _give_up(
 
 def _finish_batch(batch: SubmissionBatch) -> None:
     SubmissionBatch.objects.filter(pk=batch.pk).exclude(state=BatchState.DONE).update(
-        state=BatchState.DONE, claimed_at=timezone.now()
+        state=BatchState.DONE, claimed_at=timezone.now(), cause=""
     )
 
 

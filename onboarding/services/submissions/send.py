@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from onboarding.artu.client import ArtuClient, ArtuError, ArtuRateLimited
 from onboarding.artu.payload import record_to_item
-from onboarding.models import BatchState, Submission, SubmissionBatch, SubmissionStatus
+from onboarding.models import BatchState, SendCause, Submission, SubmissionBatch, SubmissionStatus
 from onboarding.services.submissions.outcome import (
     BatchTakenOver,
     Waiting,
@@ -30,6 +30,7 @@ from onboarding.services.submissions.outcome import (
     _set_state,
     _waiting_records,
     _write_outcome,
+    error_cause,
     submission_refresh,
 )
 from onboarding.services.submissions.start import _batch_claim
@@ -168,6 +169,7 @@ def batch_process(client: ArtuClient, batch: SubmissionBatch, maybe_at_artu: boo
                 batch,
                 BatchState.RECONCILING if maybe_at_artu else BatchState.RETRY_WAIT,
                 error=str(exc),
+                cause=error_cause(exc),
                 delay=delay,
                 attempts=attempts,
             )
@@ -194,7 +196,9 @@ def _worker_loop(submission_id: int, client: ArtuClient, stop: threading.Event) 
             except Exception:
                 logger.exception("batch %s failed unexpectedly; it is retried after its lease", batch.pk)
                 with contextlib.suppress(BatchTakenOver):
-                    _set_state(batch, BatchState.RECONCILING, error="worker error", delay=0)
+                    _set_state(
+                        batch, BatchState.RECONCILING, error="worker error", cause=SendCause.WORKER_ERROR, delay=0
+                    )
                 raise
     finally:
         if threading.current_thread() is not threading.main_thread():

@@ -23,12 +23,15 @@ from onboarding.models import (
     AuditAction,
     BatchState,
     ClientRecord,
+    RecordOutcome,
     RecordStatus,
     Submission,
     SubmissionBatch,
     SubmissionStatus,
 )
 from onboarding.permissions import PERM_SUBMIT, may_submit_to
+from onboarding.selectors.review import review_queue_filter
+from onboarding.selectors.submissions import submission_outcome_records
 from onboarding.services.audit import audit_event_write
 
 logger = logging.getLogger(__name__)
@@ -37,6 +40,8 @@ LIVE_CONFIRMATION = "LIVE"
 # Batches a worker is on, or will be by itself (queued, or waiting out a retry's backoff).
 ACTIVE_STATES = (BatchState.QUEUED, BatchState.SENDING, BatchState.RETRY_WAIT, BatchState.RECONCILING)
 RESUMABLE_STATES = (BatchState.GAVE_UP, BatchState.PAUSED)  # what a person's resume puts back in the queue
+# A submission's records that may go again as they are: Artu never had them, or created none of their batch.
+RESUBMITTABLE = (RecordOutcome.NOT_SENT, RecordOutcome.NOT_CREATED)
 
 
 class SubmissionRefused(DomainError):
@@ -66,22 +71,39 @@ def eligible_for(environment: str) -> Q:
 
 @dataclass(frozen=True)
 class Scope:
-    """What the officer chose: every approved record, one upload's, or a selection of ids."""
+    """What the officer chose: every approved record, one upload's, a selection of ids, the review queue's filter
+    (`review_queue_filter`'s arguments), or a submission's records of one outcome (not sent, or not created because
+    another of their batch was refused). Only approved records are ever taken."""
 
     upload_id: int | None = None
     record_ids: tuple[int, ...] = ()
     token: str = ""  # the form's one-time token: a second click finds the submission the first one started
+    queue_filter: tuple[tuple[str, Any], ...] = ()
+    from_submission: int | None = None
+    outcome: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"upload_id": self.upload_id, "record_ids": list(self.record_ids), "token": self.token}
+        chosen: dict[str, Any] = {"upload_id": self.upload_id, "record_ids": list(self.record_ids), "token": self.token}
+        if self.queue_filter:
+            chosen["queue_filter"] = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in self.queue_filter}
+        if self.from_submission is not None:
+            chosen |= {"from_submission": self.from_submission, "outcome": self.outcome}
+        return chosen
 
     def queryset(self, environment: str):
         """The records of the scope a submission to `environment` would take now (`eligible_for`)."""
         records = ClientRecord.objects.filter(eligible_for(environment))
+        if self.queue_filter:
+            records = review_queue_filter(**dict(self.queue_filter)).filter(eligible_for(environment))
         if self.upload_id is not None:
             records = records.filter(upload_id=self.upload_id)
         if self.record_ids:
             records = records.filter(pk__in=self.record_ids)
+        if self.from_submission is not None:
+            if self.outcome not in RESUBMITTABLE:
+                raise SubmissionRefused(_("Only records not sent, or not created with a refused one, go again."))
+            again = submission_outcome_records(self.from_submission, self.outcome)
+            records = records.filter(pk__in=again.values("pk"))
         return records
 
 
@@ -89,6 +111,7 @@ class Scope:
 class Preview:
     record_count: int
     batch_count: int
+    selected: int | None = None  # the records ticked in the review queue, approved or not
 
 
 def _submission_event(submission: Submission, *, actor, action: str, changes: dict[str, Any]) -> None:
@@ -111,7 +134,7 @@ def _batch_count(records: int) -> int:
 def submission_preview(scope: Scope, *, environment: str) -> Preview:
     """How many records and batches a submission of `scope` to `environment` would send now."""
     count = scope.queryset(environment).count()
-    return Preview(count, _batch_count(count))
+    return Preview(count, _batch_count(count), len(scope.record_ids) if scope.record_ids else None)
 
 
 def _check_permission(actor, environment: str, confirmation: str) -> None:
