@@ -141,7 +141,9 @@ def test_tab_reaches_the_first_row_and_arrows_move_between_rows(open_queue):
     expect(second).to_be_focused()
     assert second.get_attribute("tabindex") == "0" and first.get_attribute("tabindex") == "-1"
     record = second.get_attribute("data-record")
-    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # the record beside the queue (tests/browser/test_record_panel_browser.py)
+    expect(page.locator(f"#record-panel[data-record='{record}']")).to_be_visible()
+    page.keyboard.press("o")  # the record's own page
     page.wait_for_url(f"**/records/{record}/")
 
 
