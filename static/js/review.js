@@ -335,6 +335,11 @@
     syncSelection();
   });
 
+  // A button marked aria-disabled sends nothing: the click handler above says why instead.
+  document.addEventListener("htmx:confirm", function (e) {
+    if (e.target.getAttribute && e.target.getAttribute("aria-disabled") === "true") e.preventDefault();
+  });
+
   // An inline form takes the focus when it appears (a reason to type, a value to correct), and a refused form its
   // error summary, so the keyboard is where the eyes go.
   document.addEventListener("htmx:load", function (e) {

@@ -203,6 +203,7 @@ def test_a_refused_key_says_why_next_to_the_row_and_to_screen_readers(open_queue
     expect(toast).to_contain_text("The record has 1 error")
     expect(live).to_contain_text("The record has 1 error")
     assert inside_viewport(page, toast)
+    expect(page.locator(f"#record-{blocked.pk} .col-problems .error")).to_have_count(0)  # nothing was sent
     row_box = page.locator(f"#record-{blocked.pk}").bounding_box()
     toast_box = toast.bounding_box()
     assert abs(toast_box["y"] - (row_box["y"] + row_box["height"])) < 80 or toast_box["y"] < row_box["y"]
