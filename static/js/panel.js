@@ -8,6 +8,7 @@
   window.reviewPanelLoaded = true;
 
   var OPEN = "open";
+  var wanted = null; // the record the panel is to show: an answer for another one, come late, is dropped
   var moveTimer = null;
   var opener = null; // the row to give the focus back to when the panel closes
 
@@ -61,6 +62,7 @@
   // history: "push" (a new entry: Back closes it again), "replace" (j/k: one entry for the walk), or "none" (the
   // address already says it: Back or Forward).
   function show(pk, history, focusPanel) {
+    wanted = String(pk);
     var row = rowOf(pk);
     var link = row && row.querySelector("[data-panel-url]");
     var url = link ? link.getAttribute("data-panel-url") : "/review/" + pk + "/panel/";
@@ -80,6 +82,7 @@
   }
 
   function close(history) {
+    wanted = null;
     var p = panel();
     if (!p || p.hidden) return;
     var pk = p.getAttribute("data-record");
@@ -104,7 +107,12 @@
     var view = e.target.closest && e.target.closest("#review-table [data-key=view]");
     var closer = e.target.closest && e.target.closest("[data-panel-close]");
     var clear = e.target.closest && e.target.closest("[data-clear]");
-    if (view) {
+    var reason = e.target.closest && e.target.closest("#record-panel [data-panel-form]");
+    if (reason) {
+      // The reason form (reject, send back) opens inside the panel, under the buttons.
+      e.preventDefault();
+      htmx.ajax("GET", reason.getAttribute("data-panel-form"), { target: "#panel-action", swap: "innerHTML" });
+    } else if (view) {
       e.preventDefault();
       var row = view.closest("tr.review-row");
       opener = row;
@@ -187,10 +195,19 @@
     d.path = url.pathname + url.search;
   });
 
+  // Answers arrive in any order (j pressed twice, a refresh after a decision): only the record wanted last is shown.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    if (!target || target.id !== "record-panel") return;
+    var found = /^\s*<aside id="record-panel"[^>]*data-record="(\d+)"/.exec(e.detail.serverResponse || "");
+    if (found && found[1] !== wanted) e.detail.shouldSwap = false;
+  });
+
   // A decision taken in the panel: its row shows the new state too.
   document.addEventListener("DOMContentLoaded", function () {
     document.body.addEventListener("record-changed", refreshRow);
     var pk = openId();
+    wanted = pk;
     if (pk) { markRows(pk); syncParam(pk); }
   });
   function refreshRow(e) {

@@ -115,6 +115,11 @@
 
   function press(row, key) {
     var el = row.querySelector('[data-key="' + key + '"]');
+    // With the row's record open beside the queue, its reason form opens there, where the officer is reading.
+    var panel = document.querySelector("#record-panel:not([hidden])");
+    var beside = panel && panel.getAttribute("data-record") === row.getAttribute("data-record") &&
+      panel.querySelector('[data-panel-key="' + key.replace("-", "_") + '"]');
+    if (el && beside) el = beside;
     if (!el) {
       refuse(row, unavailable(row, key));
       return;

@@ -108,6 +108,28 @@ def test_enter_opens_j_and_k_walk_the_rows_and_the_record_and_esc_closes(open_qu
     expect(page.locator("#record-panel")).to_be_hidden()
 
 
+def test_keys_on_the_open_row_act_beside_the_queue_too(open_queue):
+    page = open_queue(DESKTOP, "en-US")
+    clean, blocked = newest(errors=False), newest(errors=True)
+    page.goto(f"/review/?open={clean.pk}")
+    panel = panel_of(page, clean)
+    expect(page.locator(f"#record-{clean.pk}")).to_be_focused()  # the open row is the current one
+    page.keyboard.press("a")
+    expect(page.locator(f"#record-{clean.pk} .col-status .badge")).to_have_text("Approved")
+    expect(panel.locator(".panel-title .badge")).to_have_text("Approved")  # the panel follows the row
+    # r on the open row: the reason form opens in the panel, not under the row.
+    page.locator(f"#record-{blocked.pk} .col-status").click()
+    panel = panel_of(page, blocked)
+    page.keyboard.press("r")
+    expect(panel.locator("#panel-action select[name=reason]")).to_be_focused()
+    expect(page.locator(f"#action-{blocked.pk}")).to_have_count(0)
+    page.keyboard.press("Escape")
+    expect(panel.locator("#panel-action .action-form")).to_have_count(0)
+    expect(panel).to_be_visible()  # Esc cancelled the form; a second Esc closes the record
+    page.keyboard.press("Escape")
+    expect(page.locator("#record-panel")).to_be_hidden()
+
+
 @pytest.mark.parametrize("locale", ["es-MX", "en-US"])
 def test_on_a_phone_the_record_is_a_full_screen_sheet_with_a_way_back(open_queue, locale):
     page = open_queue(PHONE, locale)
