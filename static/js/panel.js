@@ -189,6 +189,8 @@
   document.addEventListener("htmx:configRequest", function (e) {
     var d = e.detail;
     if (!d || d.verb !== "get" || !d.path || d.path.indexOf("/review/?") !== 0 && d.path !== "/review/") return;
+    var form = d.elt && d.elt.closest && d.elt.closest("form");
+    if (form && form.querySelector("[data-open-param]")) return; // the filters carry it in their hidden field
     var url = new URL(d.path, window.location.origin);
     var pk = openId();
     if (pk) url.searchParams.set(OPEN, pk); else url.searchParams.delete(OPEN);

@@ -74,6 +74,16 @@ def test_a_record_opens_beside_the_queue_and_the_address_follows(open_queue, loc
     page.go_forward()
     panel_of(page, record)
     assert page.url.endswith(f"open={record.pk}")
+    # Filtering and sorting keep the record open, and say so once in the address.
+    page.click("#review-filters summary")
+    with page.expect_response(lambda r: "/review/?" in r.url and "status=in_review" in r.url):
+        page.select_option("#id_status", "in_review")
+    page.wait_for_url(lambda url: "status=in_review" in url)
+    assert page.url.count("open=") == 1 and f"open={record.pk}" in page.url
+    page.locator("thead th.col-rfc a").first.click()
+    page.wait_for_url(lambda url: "sort=" in url)
+    assert page.url.count("open=") == 1 and f"open={record.pk}" in page.url
+    panel_of(page, record)
 
 
 def test_enter_opens_j_and_k_walk_the_rows_and_the_record_and_esc_closes(open_queue):
