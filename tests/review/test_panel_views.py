@@ -159,3 +159,18 @@ def test_data_entry_sees_a_sent_back_draft_beside_the_queue_with_its_reason(clie
     record = ClientRecordFactory(created_by=capturista, status=RecordStatus.DRAFT, review_comment="Falta el CURP")
     html = client_as(capturista).get(panel_url(record), headers=HX).content.decode()
     assert "Falta el CURP" in html
+
+
+def test_without_javascript_a_decision_in_the_panel_comes_back_to_the_queue_with_the_record_open(
+    client_as, oficial, staged
+):
+    record = staged()
+    html = client_as(oficial).get(reverse("review:queue"), {"status": "in_review", "open": record.pk}).content.decode()
+    back = f"/review/?status=in_review&amp;open={record.pk}"
+    assert f'name="next" value="{back}"' in html  # the panel's forms say where to come back to
+    response = client_as(oficial).post(
+        reverse("review:action", args=[record.pk, "approve"]),
+        {"version": record.version, "next": back.replace("&amp;", "&")},
+    )
+    assert response.status_code == 302 and response["Location"] == back.replace("&amp;", "&")
+    assert ClientRecord.objects.get(pk=record.pk).status == RecordStatus.APPROVED
