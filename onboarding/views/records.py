@@ -1,5 +1,7 @@
 """Staging by form: list, create, view and edit client records."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -54,24 +56,26 @@ def record_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required(PERM_VIEW_RECORDS, raise_exception=True)
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "records/detail.html", record_page_context(request, pk))
+
+
+def record_page_context(request: HttpRequest, pk: int, *, history_per_page: int = 25) -> dict[str, Any]:
+    """What the record's page shows (also the review queue's panel beside the rows); 404 if there is no record."""
     record = get_object_or_404(record_list().select_related("upload", "reviewed_by", "mapped_by"), pk=pk)
     problems = [Problem.from_dict(p) for p in record.problems]
-    history = audit_event_page(events=record_history(record_id=record.pk), page=request.GET.get("page"), per_page=25)
-    return render(
-        request,
-        "records/detail.html",
-        {
-            "record": record,
-            "problems": problems,
-            "artu_messages": artu_messages_shown(record.artu_messages),
-            "duplicates": [p for p in problems if p.code == "duplicate" and p.params.get("other")],
-            "history": history,
-            "editable": record.status in EDITABLE_STATUSES,
-            "review": review_availability(record=record, user=request.user),
-            "reject_label": dict(RejectReason.choices).get(record.reject_reason, record.reject_reason),
-            "artu_copies": record_artu_copies(record_id=record.pk),
-        },
-    )
+    page = request.GET.get("page") if history_per_page == 25 else 1
+    history = audit_event_page(events=record_history(record_id=record.pk), page=page, per_page=history_per_page)
+    return {
+        "record": record,
+        "problems": problems,
+        "artu_messages": artu_messages_shown(record.artu_messages),
+        "duplicates": [p for p in problems if p.code == "duplicate" and p.params.get("other")],
+        "history": history,
+        "editable": record.status in EDITABLE_STATUSES,
+        "review": review_availability(record=record, user=request.user),
+        "reject_label": dict(RejectReason.choices).get(record.reject_reason, record.reject_reason),
+        "artu_copies": record_artu_copies(record_id=record.pk),
+    }
 
 
 @require_http_methods(["GET", "POST"])

@@ -47,6 +47,16 @@ from onboarding.services.review import (
     review_columns_set,
 )
 from onboarding.validation import FIELD_LABELS, Problem, Severity
+from onboarding.views import review_panel
+from onboarding.views.review_panel import (
+    OPEN,
+    action_context,
+    action_in_panel,
+    open_param,
+    panel_context,
+    panel_response,
+    queue_url,
+)
 
 # The queue's type column: the short name (the record page and the forms keep the full one).
 SHORT_TYPE_LABELS = {
@@ -100,6 +110,8 @@ class RowKit:
         self.type_labels = {value: str(label) for value, label in SHORT_TYPE_LABELS.items()}
         self.reject_labels = {value: str(label) for value, label in RejectReason.choices}
         self.next = urlencode({"next": request.get_full_path()})
+        self.urls["panel"] = reverse("review:panel", args=[_PK])
+        self.view_url = queue_url(request, open=_PK)
 
     def decorate(self, record: ClientRecord, errors=(), stale=None, close_form=False) -> ClientRecord:
         """Attach what a queue row shows: review options, URLs, cells, problems with their labels (no queries)."""
@@ -132,6 +144,7 @@ class RowKit:
         record.reject_label = self.reject_labels.get(record.reject_reason, record.reject_reason)
         record.duplicate_label = self.labels.get(record.duplicate_field, record.duplicate_field)
         record.next = self.next
+        record.urls["view"] = self.view_url.replace(f"{OPEN}={_PK}", f"{OPEN}={pk}")
         if record.duplicate_of_id:
             other = self.compare_url.replace(str(_PK + 1), str(record.duplicate_of_id))
             record.urls["duplicate"] = other.replace(str(_PK), pk)
@@ -188,6 +201,10 @@ def _back(request: HttpRequest, default: str) -> str:
 @vary_on_headers("HX-Request")
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
+    open_pk = open_param(request)
+    # The table's own links (sort, pages, tabs) leave the open record out: panel.js adds the one open at the time.
+    request.GET = request.GET.copy()
+    request.GET.pop(OPEN, None)
     result = review_queue_page(
         filters=form.filters(), sort=form.sort_key(), page=request.GET.get("page"), per_page=form.page_size()
     )
@@ -208,9 +225,19 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         "filter_params": _filter_params(form, request.GET),
         "bulk_actions": BulkForm.base_fields["bulk_action"].choices,
         "reject_reasons": RejectReason.choices,
+        "panel": _panel_or_none(request, open_pk) if open_pk and not request.htmx else None,
+        "open_pk": open_pk or "",
     }
     template = "review/queue.html#table" if request.htmx else "review/queue.html"
     return render(request, template, context, status=200 if form.is_valid() else 422)
+
+
+def _panel_or_none(request: HtmxHttpRequest, pk: int) -> dict[str, Any] | None:
+    """The record named by `?open=` beside the queue, when it exists (a record since deleted shows no panel)."""
+    try:
+        return panel_context(request, pk)
+    except Http404:
+        return None
 
 
 def _headers(sort: str) -> list[dict[str, Any]]:
@@ -344,6 +371,9 @@ def _action_done(request: HtmxHttpRequest, pk: int, action: str) -> HttpResponse
     back = _back(request, reverse("records:detail", args=[pk]))
     if request.htmx and request.POST.get("from") in ("row", "form"):
         return _row(request, pk, close_form=request.POST.get("from") == "form")
+    if request.htmx and request.POST.get("from") == "panel":  # the panel shows the outcome; its row follows
+        response = trigger_client_event(panel_response(request, pk, done=done), "counts-changed")
+        return trigger_client_event(response, "record-changed", {"pk": pk})
     messages.success(request, done)
     return HttpResponseClientRedirect(back) if request.htmx else redirect(back)
 
@@ -351,20 +381,14 @@ def _action_done(request: HtmxHttpRequest, pk: int, action: str) -> HttpResponse
 def _action_form(request: HtmxHttpRequest, record: ClientRecord, form: DecisionForm, stale) -> HttpResponse:
     status = 422 if form.errors else 200
     origin = request.POST.get("from") if request.method == "POST" else ("form" if request.htmx else "")
+    if request.htmx and (request.POST if request.method == "POST" else request.GET).get("from") == "panel":
+        return action_in_panel(request, record, form, stale, status)
     if request.htmx and origin == "row":  # a row button: the row itself says what went wrong
         errors = [e for errs in form.errors.values() for e in errs]
         return retarget(_row(request, record.pk, status=status, errors=errors, stale=stale), f"#record-{record.pk}")
     RowKit(request).decorate(record)
-    context = {
-        "record": record,
-        "form": form,
-        "action": form.action,
-        "action_label": ReviewAction(form.action).label,
-        "stale": stale,
-        "in_row": origin == "form",
-        "columns": ROW_COLUMNS,
-        "next": _back(request, ""),
-    }
+    in_row, back = origin == "form", _back(request, "")
+    context = action_context(record, form, stale, in_row=in_row, columns=ROW_COLUMNS, next=back)
     if request.htmx and origin == "form":
         response = render(request, "review/action.html#action-row", context, status=status)
         return reswap(retarget(response, f"#action-{record.pk}"), "outerHTML") if form.errors else response
@@ -405,6 +429,7 @@ patterns = (
         path("bulk/", bulk, name="bulk"),
         path("columns/", columns, name="columns"),
         path("<int:pk>/row/", row, name="row"),
+        path("<int:pk>/panel/", review_panel.panel, name="panel"),
         path("<int:pk>/cell/<str:field>/", cell, name="cell"),
         path("<int:pk>/<str:action>/", action, name="action"),
     ],

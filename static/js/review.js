@@ -1,4 +1,4 @@
-// Review queue: keyboard work (j/k or arrows move, Enter opens, x select, a approve, w acknowledge, r reject,
+// Review queue: keyboard work (j/k or arrows move, Enter shows the record beside the queue (panel.js), x select, a approve, w acknowledge, r reject,
 // s send back, e edit, o open, Esc cancel), one Tab stop for the whole table (roving tabindex: the current row is
 // the stop, and only its own links and buttons are in the Tab order), the row menus, and row selection for the bulk
 // bar. Every action is also a plain link, button or form without this file.
@@ -17,11 +17,42 @@
     return row && row.classList.contains("review-row") ? row : null;
   }
 
+  var liveTimer = null;
+  var toggle = false;
+  // The live region gets the text afresh each time (emptied first; the same words twice differ by an invisible
+  // space, so a screen reader says them again) and is emptied after a while rather than keeping old news.
   function announce(text) {
     var region = document.getElementById("review-live");
     if (!region || !text) return;
     region.textContent = "";
-    window.setTimeout(function () { region.textContent = text; }, 30);
+    toggle = !toggle;
+    window.setTimeout(function () { region.textContent = text + (toggle ? "\u00a0" : ""); }, 30);
+    window.clearTimeout(liveTimer);
+    liveTimer = window.setTimeout(function () { region.textContent = ""; }, 8000);
+  }
+
+  // A refused action says why, next to the row, and to screen readers.
+  var toastTimer = null;
+  function refuse(row, text) {
+    if (!text) return;
+    announce(text);
+    var toast = document.getElementById("review-toast");
+    if (!toast || !row) return;
+    toast.textContent = text;
+    toast.hidden = false;
+    var box = row.getBoundingClientRect();
+    var below = box.bottom + 6 + 60 < window.innerHeight;
+    toast.style.left = Math.max(8, Math.min(box.left + 40, window.innerWidth - toast.offsetWidth - 8)) + "px";
+    toast.style.top = (below ? box.bottom + 6 : Math.max(8, box.top - toast.offsetHeight - 6)) + "px";
+    window.clearTimeout(toastTimer);
+    toastTimer = window.setTimeout(function () { toast.hidden = true; }, 6000);
+  }
+
+  function unavailable(row, key) {
+    var region = document.getElementById("review-live");
+    var text = region && region.getAttribute("data-unavailable-" + key);
+    var status = row.querySelector(".col-status .badge");
+    return text ? text + (status ? " (" + status.textContent.trim() + ")." : ".") : "";
   }
 
   // The row that takes the table's Tab stop: the current one, else the first.
@@ -73,15 +104,27 @@
     if (!list.length) return;
     var i = list.indexOf(currentRow());
     var next = i < 0 ? (delta > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, i + delta));
-    setCurrent(list[next]);
+    moved(list[next]);
+  }
+
+  // A move by key: the record beside the queue follows (panel.js).
+  function moved(row) {
+    setCurrent(row);
+    document.dispatchEvent(new CustomEvent("review:current", { detail: { row: row } }));
   }
 
   function press(row, key) {
     var el = row.querySelector('[data-key="' + key + '"]');
+    // With the row's record open beside the queue, its reason form opens there, where the officer is reading.
+    var panel = document.querySelector("#record-panel:not([hidden])");
+    var beside = panel && panel.getAttribute("data-record") === row.getAttribute("data-record") &&
+      panel.querySelector('[data-panel-key="' + key.replace("-", "_") + '"]');
+    if (el && beside) el = beside;
     if (!el) {
-      announce(document.documentElement.lang.indexOf("es") === 0 ? "Acción no disponible" : "Not available");
+      refuse(row, unavailable(row, key));
       return;
     }
+    if (key === "open") remember();
     var open = document.getElementById("action-" + row.getAttribute("data-record"));
     if (open && el.hasAttribute("hx-get")) open.remove();
     closeMenus();
@@ -92,7 +135,37 @@
     var el = row.querySelector('.cell-error [data-key="edit"]') || row.querySelector('.cell-warning [data-key="edit"]') ||
       row.querySelector('[data-key="edit"]');
     if (el) el.click();
+    else refuse(row, unavailable(row, "edit"));
   }
+
+  // Text typed into an inline form (a reason, a comment, a value) and not sent yet.
+  function typed(scope) {
+    if (!scope || scope === document) return false;
+    return Array.prototype.some.call(scope.querySelectorAll("textarea, input:not([type=hidden]), select"), function (el) {
+      if (el.tagName === "SELECT") return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+      if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+      return el.value !== el.defaultValue;
+    });
+  }
+
+  // The current row survives leaving the page (o, a link) and coming Back, in this tab.
+  function storageKey() { return "review-current:" + window.location.pathname + window.location.search; }
+  function remember() {
+    try { if (currentId) window.sessionStorage.setItem(storageKey(), currentId); } catch (err) { /* storage off */ }
+  }
+  function recall() {
+    var id = null;
+    try { id = window.sessionStorage.getItem(storageKey()); } catch (err) { /* storage off */ }
+    var panel = document.getElementById("record-panel");
+    var open = panel && !panel.hidden && document.getElementById("record-" + panel.getAttribute("data-record"));
+    var row = (id && document.getElementById(id)) || open;
+    if (row && row.classList.contains("review-row")) setCurrent(row);
+  }
+  window.addEventListener("pagehide", remember);
+  window.addEventListener("pageshow", function (e) { if (e.persisted) recall(); });
+  document.addEventListener("review:make-current", function (e) {
+    if (e.target.classList && e.target.classList.contains("review-row")) setCurrent(e.target);
+  });
 
   function isTyping(target) {
     var tag = target && target.tagName;
@@ -111,7 +184,18 @@
       }
       var scope = (e.target.closest && e.target.closest(".cell-form, .action-form")) || document;
       var cancel = scope.querySelector('[data-key="cancel"]');
-      if (cancel) { e.preventDefault(); cancel.click(); }
+      if (cancel) {
+        e.preventDefault();
+        var form = cancel.closest(".cell-form, .action-form");
+        var region = document.getElementById("review-live");
+        if (typed(form) && !window.confirm(region ? region.getAttribute("data-discard") : "?")) return;
+        cancel.click();
+        return;
+      }
+      if (document.querySelector("#record-panel:not([hidden])")) {
+        e.preventDefault();
+        document.dispatchEvent(new CustomEvent("review:close-panel"));
+      }
       return;
     }
     if (isTyping(e.target)) return;
@@ -122,12 +206,12 @@
     if (onRow && (key === "Home" || key === "End")) {
       e.preventDefault();
       var list = rows();
-      setCurrent(key === "Home" ? list[0] : list[list.length - 1]);
+      moved(key === "Home" ? list[0] : list[list.length - 1]);
       return;
     }
     var row = currentRow();
     if (!row) return;
-    if (onRow && key === "Enter") { e.preventDefault(); press(row, "open"); return; }
+    if (onRow && key === "Enter") { e.preventDefault(); press(row, "view"); return; }
     var actions = { a: "approve", w: "acknowledge", r: "reject", s: "send-back", o: "open" };
     if (actions[key]) { e.preventDefault(); press(row, actions[key]); return; }
     if (key === "e") { e.preventDefault(); editFirstCell(row); return; }
@@ -157,7 +241,7 @@
     var clicked = e.target.closest && e.target.closest("tr.review-row");
     if (clicked) setCurrent(clicked, false);
     var disabled = e.target.closest && e.target.closest('[aria-disabled="true"]');
-    if (disabled) { e.preventDefault(); announce(disabled.title); return; }
+    if (disabled) { e.preventDefault(); refuse(disabled.closest("tr.review-row"), disabled.title); return; }
     var dismiss = e.target.closest && e.target.closest("[data-dismiss]");
     if (dismiss) {
       var gone = document.getElementById(dismiss.getAttribute("data-dismiss"));
@@ -256,5 +340,29 @@
     syncSelection();
   });
 
-  document.addEventListener("DOMContentLoaded", function () { syncTabStops(); syncSelection(); });
+  // A button marked aria-disabled sends nothing: the click handler above says why instead.
+  document.addEventListener("htmx:confirm", function (e) {
+    if (e.target.getAttribute && e.target.getAttribute("aria-disabled") === "true") e.preventDefault();
+  });
+
+  // An inline form takes the focus when it appears (a reason to type, a value to correct), and a refused form its
+  // error summary, so the keyboard is where the eyes go.
+  document.addEventListener("htmx:load", function (e) {
+    var elt = e.target;
+    if (!elt || elt === document.body || !elt.querySelector) return;
+    var summary = elt.matches(".form-errors, .panel-errors") ? elt : elt.querySelector(".form-errors, .panel-errors");
+    if (summary) {
+      summary.tabIndex = -1;
+      summary.focus();
+      return;
+    }
+    var form = elt.matches(".action-form, .cell-form") ? elt : elt.querySelector(".action-form, .cell-form");
+    var field = form && form.querySelector("textarea, select, input:not([type=hidden])");
+    if (field) {
+      field.focus();
+      field.scrollIntoView({ block: "nearest" });
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { syncTabStops(); syncSelection(); recall(); });
 })();

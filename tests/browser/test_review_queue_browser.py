@@ -131,7 +131,7 @@ def test_tab_reaches_the_first_row_and_arrows_move_between_rows(open_queue):
         presses += 1
     first, second = page.locator("tr.review-row").nth(0), page.locator("tr.review-row").nth(1)
     expect(first).to_be_focused()
-    assert presses <= 26, presses  # 40 before: the other rows and their 14 controls each are out of the Tab order
+    assert presses <= 28, presses  # 40 before: the other rows and their 14 controls each are out of the Tab order
     # From the row, Tab walks its own controls, never into the next row.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('tr.review-row').id") == first.get_attribute("id")
@@ -141,7 +141,9 @@ def test_tab_reaches_the_first_row_and_arrows_move_between_rows(open_queue):
     expect(second).to_be_focused()
     assert second.get_attribute("tabindex") == "0" and first.get_attribute("tabindex") == "-1"
     record = second.get_attribute("data-record")
-    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # the record beside the queue (tests/browser/test_record_panel_browser.py)
+    expect(page.locator(f"#record-panel[data-record='{record}']")).to_be_visible()
+    page.keyboard.press("o")  # the record's own page
     page.wait_for_url(f"**/records/{record}/")
 
 

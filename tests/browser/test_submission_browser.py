@@ -1,6 +1,8 @@
 """An officer submits the approved records in the browser and follows the progress until Artu's ids show."""
 
+import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -11,6 +13,7 @@ from tests.factories import ClientRecordFactory
 from tests.fixtures_browser import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "submission-progress.png"
 
 
 def run_in_thread(submission_id: int) -> None:
@@ -43,3 +46,9 @@ def test_officer_submits_and_watches_progress(page, sign_in, oficial, artu, sett
         assert page.get_by_text(str(held.artu_id)).is_visible()
     assert page.get_by_text("scopeData.MX.rfc").first.is_visible()
     screenshot(page, "submission-done")
+    # The README's picture of a submission's progress, at the laptop size the README speaks of.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.click("button[name=language][value=en]")  # in English, like the README
+    page.wait_for_selector("html[lang=en] #progress")
+    DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(screenshot(page, "submission-progress-1280", full_page=False), DOCS_SCREENSHOT)

@@ -115,6 +115,7 @@ ACCESS: dict[str, Rule] = {
     "review:columns": Rule(get=None, post=READERS),
     "review:bulk": Rule(get=None, post=OFFICERS),
     "review:row": Rule(get=READERS, post=None, kwargs=_record, headers=HTMX),
+    "review:panel": Rule(get=READERS, post=None, kwargs=_record, headers=HTMX),  # the record page's rules
     "review:cell": Rule(get=MAKERS, post=MAKERS, kwargs=lambda w: {"pk": w.record.pk, "field": "name"}, headers=HTMX),
     "review:action": Rule(get=OFFICERS, post=OFFICERS, kwargs=lambda w: {"pk": w.record.pk, "action": "approve"}),
     # Two possible duplicates side by side: everyone with a role compares; officers settle.

@@ -74,6 +74,7 @@ REQUESTS = [
     ("review:bulk", "post", lambda w: [], {"bulk_action": "approve", "scope": "filter"}, False),
     ("review:columns", "post", lambda w: [], {"shown": "rfc"}, False),
     ("review:row", "get", lambda w: [w["record"]], {}, True),
+    ("review:panel", "get", lambda w: [w["record"]], {}, True),
     ("review:cell", "get", lambda w: [w["record"], "name"], {}, True),
     ("review:action", "get", lambda w: [w["record"], "reject"], {}, True),
     ("duplicates:compare", "get", lambda w: [w["record"], w["twin"]], {}, False),
