@@ -199,7 +199,13 @@ def test_duplicates_of_records_staged_before_are_flagged_on_both_not_of_rejected
 def test_a_record_typed_before_and_a_later_upload_flag_each_other(stage, capturista):
     typed = record_create(
         actor=capturista,
-        data={"client_type": "individual", "name": "Ana", "last_name": "Ruiz Paz", "external_id": "C-00000"},
+        data={
+            "client_type": "individual",
+            "name": "Ana",
+            "apellido_paterno": "Ruiz",
+            "apellido_materno": "Paz",
+            "external_id": "C-00000",
+        },
     )
     upload = stage(csv_bytes([person(0)]))
     row = ClientRecord.objects.get(upload=upload)
@@ -558,7 +564,13 @@ def test_a_record_typed_while_a_file_is_staged_is_flagged_with_its_row(stage, ca
 
     def type_one_meanwhile(upload, held_twice, counts):
         def save():
-            data = {"client_type": "individual", "name": "Ana", "last_name": "Ruiz Paz", "external_id": "C-00000"}
+            data = {
+                "client_type": "individual",
+                "name": "Ana",
+                "apellido_paterno": "Ruiz",
+                "apellido_materno": "Paz",
+                "external_id": "C-00000",
+            }
             typed.append(record_create(actor=capturista, data=data))
             connection.close()
 
