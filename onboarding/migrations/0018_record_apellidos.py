@@ -8,6 +8,9 @@
 # name letters they carry), else after the first surname with its particles ("de la Garza Pérez": "de la Garza",
 # "Pérez"). A company's or trust's last name, if any, stays whole in the paterno. Problems stored against
 # `last_name` now belong to `apellido_paterno`, where the form and the queue show them.
+#
+# Also for issue 15: an upload counts the rows that corrected a record of an earlier upload (`updated_count`) and
+# those that matched one with the same data (`unchanged_count`), and a pending upload can be `discarded`.
 import json
 
 from django.db import migrations, models
@@ -92,5 +95,26 @@ class Migration(migrations.Migration):
         *(
             migrations.AddIndex(model_name="clientrecord", index=models.Index(fields=fields, name=name))
             for name, fields in SORT_INDEXES.items()
+        ),
+        migrations.AddField(model_name="upload", name="updated_count", field=models.PositiveIntegerField(default=0)),
+        migrations.AddField(model_name="upload", name="unchanged_count", field=models.PositiveIntegerField(default=0)),
+        migrations.AlterField(
+            model_name="upload",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("received", "Received"),
+                    ("mapping", "Waiting for column mapping"),
+                    ("queued", "Queued for staging"),
+                    ("staging", "Staging"),
+                    ("staged", "Staged"),
+                    ("failed", "Refused"),
+                    ("discarded", "Discarded"),
+                ],
+                db_index=True,
+                default="received",
+                max_length=16,
+                verbose_name="status",
+            ),
         ),
     ]
