@@ -10,7 +10,7 @@
 # `last_name` now belong to `apellido_paterno`, where the form and the queue show them.
 #
 # Also for issue 15: an upload counts the rows that corrected a record of an earlier upload (`updated_count`) and
-# those that matched one with the same data (`unchanged_count`), and a pending upload can be `discarded`.
+# those that matched one with the same data (`unchanged_count`), and a pending upload can be `discarded` (`upload.discarded` in the audit trail).
 import json
 
 from django.db import migrations, models
@@ -115,6 +115,41 @@ class Migration(migrations.Migration):
                 default="received",
                 max_length=16,
                 verbose_name="status",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("auth.login", "Signed in"),
+                    ("auth.logout", "Signed out"),
+                    ("auth.login_failed", "Failed sign-in"),
+                    ("record.created", "Record created"),
+                    ("record.updated", "Record changed"),
+                    ("record.sent_to_review", "Record sent to review"),
+                    ("record.approved", "Record approved"),
+                    ("record.rejected", "Record rejected"),
+                    ("record.sent_back", "Record sent back to data entry"),
+                    ("record.warnings_acknowledged", "Warnings acknowledged"),
+                    ("upload.received", "File uploaded"),
+                    ("upload.mapped", "Columns mapped"),
+                    ("upload.staged", "File staged"),
+                    ("upload.failed", "File refused"),
+                    ("upload.restarted", "Staging started again"),
+                    ("upload.discarded", "Upload discarded"),
+                    ("mapping.saved", "Saved column mapping created, changed or shared"),
+                    ("mapping.deleted", "Saved column mapping deleted"),
+                    ("submission.started", "Submission started"),
+                    ("submission.batch_result", "Batch result from Artu"),
+                    ("record.submitted", "Record created at Artu"),
+                    ("record.submission_failed", "Record refused by Artu"),
+                    ("submission.finished", "Submission finished"),
+                    ("user.changed", "User or role changed"),
+                    ("data.export", "Data exported"),
+                    ("audit.verified", "Audit chain verified"),
+                ],
+                max_length=40,
             ),
         ),
     ]

@@ -205,8 +205,8 @@ def upload_map_columns(
         if same and not allow_same_file:
             raise ValidationError(
                 _(
-                    "This same file was already staged (upload %(uploads)s). Tick “stage it again” "
-                    "to stage it anyway; its rows will be flagged as duplicates."
+                    "This same file was already staged (upload %(uploads)s). Tick “stage it again” to stage it "
+                    "anyway: rows of records still in review change nothing, the others are flagged as duplicates."
                 ),
                 code="same_file",
                 params={"uploads": ", ".join(f"#{pk}" for pk in same)},
