@@ -13,7 +13,8 @@ from django.conf import settings
 from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord, joined_last_name
 
 # The record fields `record_to_item` reads: loading only these keeps a batch's query light.
-PAYLOAD_FIELDS = ("id", "uuid", *(f for f in DATA_FIELDS if f != "scopes_override"))
+# `last_name` (derived, "paterno materno") for the record's display name in outcome messages.
+PAYLOAD_FIELDS = ("id", "uuid", "last_name", *(f for f in DATA_FIELDS if f != "scopes_override"))
 
 
 # Where each record field travels in an item (the inverse of `record_to_item`), for Artu's messages about an item.
