@@ -71,6 +71,7 @@ class Corrections:
     upload: Upload
     # {record id: the row correcting it}, in file order; each record is corrected by the first row naming it.
     pending: dict[int, StagedRow] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)  # the external ids a row of this file corrects
     updated: int = 0
     unchanged: int = 0
     events: list[EventSpec] = field(default_factory=list)
@@ -87,13 +88,15 @@ class Corrections:
         held = (
             ClientRecord.objects.filter(external_id__in=wanted, status__in=CORRECTABLE, upload__isnull=False)
             .exclude(upload=self.upload)
-            .exclude(pk__in=self.pending)
             .order_by("external_id", "-pk")
             .values_list("external_id", "pk")
         )
         newest: dict[str, int] = {}
         for external_id, pk in held:
-            newest.setdefault(external_id, pk)  # the latest record of that client, the one a user would correct
+            # The latest record of that client, the one a user would correct; a later row of the file naming the
+            # same client again is staged as a new record (and flagged as a duplicate within the file).
+            if external_id not in newest and external_id not in self.taken:
+                newest[external_id] = pk
         new = []
         for row in rows:
             pk = newest.pop(row.encoded[at], None)
@@ -101,6 +104,7 @@ class Corrections:
                 new.append(row)
             else:
                 self.pending[pk] = row
+                self.taken.add(row.encoded[at])
         return new
 
     def apply(self) -> list[StagedRow]:

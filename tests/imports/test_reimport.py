@@ -109,3 +109,11 @@ def test_the_result_page_counts_updated_apart_from_new(stage, client_as, capturi
     html = client_as(capturista).get(reverse("uploads:detail", args=[second.pk])).text
     line = html.split('id="upload-new-updated">')[1].split("</p>")[0]
     assert "Registros nuevos: 2" in line and "(registros de cargas anteriores aún en revisión): 1" in line
+
+
+def test_a_client_twice_in_the_corrected_file_corrects_once_and_stages_the_other_as_a_duplicate(stage):
+    stage(csv_bytes([person(0, RFC="PEXA900101XX1")]))
+    second = stage(csv_bytes([person(0), person(0, **{"Nombre(s)": "Otra"})]))
+    assert (second.updated_count, second.new_count) == (1, 1)
+    corrected, new = ClientRecord.objects.filter(external_id="C-00000").order_by("pk")
+    assert corrected.name == "María José" and new.name == "Otra" and new.duplicate_of_id == corrected.pk
