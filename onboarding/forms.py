@@ -206,7 +206,16 @@ class ClientRecordForm(forms.ModelForm):
     groups = (
         (
             _("Identity"),
-            ("client_type", "name", "middle_name", "last_name", "birth_date", "nationalities", "external_id"),
+            (
+                "client_type",
+                "name",
+                "middle_name",
+                "apellido_paterno",
+                "apellido_materno",
+                "birth_date",
+                "nationalities",
+                "external_id",
+            ),
         ),
         (_("Mexico: RFC and CURP"), ("rfc", "curp")),
         (_("Actividades vulnerables (LFPIORPI art. 17)"), (*AV_FIELDS.values(), "avi_username")),
@@ -223,7 +232,8 @@ class ClientRecordForm(forms.ModelForm):
         }
         help_texts = {
             "name": _("Given name(s) of a person; legal name (razón social) of a company or trust."),
-            "last_name": _("Apellido paterno and apellido materno, in that order."),
+            "apellido_paterno": _("Persons: the father's surname, as on the CURP. Particles stay: “de la Garza”."),
+            "apellido_materno": _("Persons: the mother's surname; empty when there is only one."),
             "nationalities": _("Country codes or names separated by commas: MX, US or Mexicana, Estadounidense."),
             "avi_username": _("The client's username on the virtual-asset platform."),
             "scopes_override": _("Leave unticked to derive the scopes from the data above."),

@@ -224,7 +224,8 @@ class BulkForm(forms.Form):
 EDITABLE_CELLS = (
     "name",
     "middle_name",
-    "last_name",
+    "apellido_paterno",
+    "apellido_materno",
     "client_type",
     "birth_date",
     "rfc",

@@ -4,9 +4,10 @@ RFC (persons): SAT, "Instructivo para la formación de la clave del Registro Fed
 and Anexo IV (inconvenient words). RFC (companies): the same instructivo, rules for personas morales. CURP: RENAPO,
 "Instructivo Normativo para la Asignación de la Clave Única de Registro de Población", sections 6.1-6.2 and Anexo 2.
 
-A record keeps its last names joined ("paterno materno", README "Names"), so where the split between them is not
-known every split is tried; a key is accepted when any reading of the name its holder gave produces it. Typos in the
-key's name letters match none of them.
+A record keeps its apellido paterno and materno apart. When only the paterno is filled (a joined "Apellidos" put in
+it, or one surname), every split of it is tried; a key is accepted when any reading of the name its holder gave
+produces it. Typos in the key's name letters match none of them. `last_name_split` cuts a joined "paterno materno"
+(a file's one "Apellidos" column, the records staged before the two were kept apart) where the holder's keys say.
 """
 
 import re
@@ -122,14 +123,51 @@ def rfc_company_letters(legal_name: str) -> set[str]:
     return readings
 
 
-def _person_readings(given_names: Iterable[str | None], last_name: str | None) -> Iterator[tuple[str, str, str]]:
+def _person_readings(
+    given_names: Iterable[str | None], paterno: str | None, materno: str | None
+) -> Iterator[tuple[str, str, str]]:
     given = [w for part in given_names for w in name_words(part)]
-    last = name_words(last_name)
-    if not given or not last:
+    paterno_words, materno_words = name_words(paterno), name_words(materno)
+    if not given or not (paterno_words or materno_words):
         return
+    if paterno_words and materno_words:
+        surnames = [(_without_particles(paterno_words)[0], _without_particles(materno_words)[0])]
+    else:
+        surnames = list(_surname_readings(paterno_words or materno_words))
     for first in _given_readings(given):
-        for paterno, materno in _surname_readings(last):
-            yield paterno, materno, first
+        for surname_p, surname_m in surnames:
+            yield surname_p, surname_m, first
+
+
+def last_name_split(
+    last_name: str, *, given_names: Iterable[str | None] = (), rfc: str = "", curp: str = ""
+) -> tuple[str, str]:
+    """(apellido paterno, apellido materno) of a joined "paterno materno", as written: the first cut whose letters
+    the holder's RFC and CURP both carry, else one of them, else after the first surname with its particles
+    ("de la Garza Pérez": "de la Garza", "Pérez"). One word, or only particles, stays whole in the paterno."""
+    words = last_name.split()
+    cuts = [
+        cut
+        for cut in range(1, len(words))
+        if not all(w in PARTICLES for w in name_words(" ".join(words[:cut])))
+        and not all(w in PARTICLES for w in name_words(" ".join(words[cut:])))
+        and not (name_words(words[cut - 1]) and name_words(words[cut - 1])[-1] in PARTICLES)
+    ]
+    if not cuts:
+        return last_name.strip(), ""
+    given = list(given_names)
+    rfc, curp = (rfc or "").upper(), (curp or "").upper()
+
+    def agrees(cut: int) -> tuple[bool, bool]:
+        paterno, materno = " ".join(words[:cut]), " ".join(words[cut:])
+        readings = list(_person_readings(given, paterno, materno))
+        rfc_ok = len(rfc) == 13 and any(rfc[:4] in _rfc_alternatives(rfc_person_letters(*r)) for r in readings)
+        curp_ok = len(curp) == 18 and (curp[:4], curp[13:16]) in [curp_person_letters(*r) for r in readings]
+        return rfc_ok, curp_ok
+
+    scored = [(cut, agrees(cut)) for cut in cuts]
+    best = next((c for c, ok in scored if all(ok)), None) or next((c for c, ok in scored if any(ok)), cuts[0])
+    return " ".join(words[:best]), " ".join(words[best:])
 
 
 def _rfc_alternatives(letters: str) -> set[str]:
@@ -137,17 +175,21 @@ def _rfc_alternatives(letters: str) -> set[str]:
     return {letters, letters.replace("Ñ", "X")}
 
 
-def person_rfc_mismatch(rfc: str, *, given_names: Iterable[str | None], last_name: str | None) -> Mismatch | None:
+def person_rfc_mismatch(
+    rfc: str, *, given_names: Iterable[str | None], paterno: str | None, materno: str | None = ""
+) -> Mismatch | None:
     """Whether a person's 13-character RFC carries name letters its holder's name does not produce."""
-    readings = [rfc_person_letters(*r) for r in _person_readings(given_names, last_name)]
+    readings = [rfc_person_letters(*r) for r in _person_readings(given_names, paterno, materno)]
     if not readings or any(rfc[:4] in _rfc_alternatives(r) for r in readings):
         return None
     return Mismatch(found=rfc[:4], expected=readings[0])
 
 
-def person_curp_mismatch(curp: str, *, given_names: Iterable[str | None], last_name: str | None) -> Mismatch | None:
+def person_curp_mismatch(
+    curp: str, *, given_names: Iterable[str | None], paterno: str | None, materno: str | None = ""
+) -> Mismatch | None:
     """Whether a CURP carries name letters (positions 1-4 and 14-16) its holder's name does not produce."""
-    readings = [curp_person_letters(*r) for r in _person_readings(given_names, last_name)]
+    readings = [curp_person_letters(*r) for r in _person_readings(given_names, paterno, materno)]
     key = (curp[:4], curp[13:16])
     if not readings or key in readings:
         return None

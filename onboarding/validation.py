@@ -41,7 +41,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 TEXT_FIELDS = (
     "name",
     "middle_name",
-    "last_name",
+    "apellido_paterno",
+    "apellido_materno",
     "external_id",
     "avi_username",
     "cnbv_numero_cuenta",
@@ -455,8 +456,8 @@ def _identity_problems(values: Mapping[str, Any], client_type: str | None, today
     if client_type in PERSON_TYPES:
         if not birth:
             problems.append(Problem("birth_date", "required_person"))
-        if not values.get("last_name"):
-            problems.append(Problem("last_name", "last_name_missing", Severity.WARNING))
+        if not values.get("apellido_paterno") and not values.get("apellido_materno"):
+            problems.append(Problem("apellido_paterno", "last_name_missing", Severity.WARNING))
     elif client_type in CLIENT_TYPES:
         for name in ("middle_name", "curp"):
             if values.get(name):
@@ -492,13 +493,17 @@ def _identifier_problems(values: Mapping[str, Any], client_type: str | None, tod
 
 def _name_letter_problems(values: Mapping[str, Any], client_type: str | None, rfc: str, curp: str) -> list[Problem]:
     """Each key's name letters against the holder's own name (onboarding.identifiers), as warnings."""
-    given, last_name = (values.get("name"), values.get("middle_name")), values.get("last_name")
+    holder = {
+        "given_names": (values.get("name"), values.get("middle_name")),
+        "paterno": values.get("apellido_paterno"),
+        "materno": values.get("apellido_materno"),
+    }
     mismatches = []
     if client_type in PERSON_TYPES:
         if len(rfc) == 13 and rfc not in GENERIC_RFCS:
-            mismatches.append(("rfc", person_rfc_mismatch(rfc, given_names=given, last_name=last_name)))
+            mismatches.append(("rfc", person_rfc_mismatch(rfc, **holder)))
         if len(curp) == 18:
-            mismatches.append(("curp", person_curp_mismatch(curp, given_names=given, last_name=last_name)))
+            mismatches.append(("curp", person_curp_mismatch(curp, **holder)))
     elif client_type == ClientType.COMPANY and len(rfc) == 12:
         mismatches.append(("rfc", company_rfc_mismatch(rfc, legal_name=values.get("name"))))
     return [

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from stdnum.mx import curp as stdnum_curp
 from stdnum.mx import rfc as stdnum_rfc
 
+from onboarding.identifiers import last_name_split
 from onboarding.models import SEARCH_FIELDS, ClientRecord, ClientType, RecordStatus, record_search_text
 
 GIVEN = ["MARIA", "JOSE", "JUAN", "GUADALUPE", "FERNANDA", "LUIS", "ANA", "CARLOS", "SOFIA", "JORGE"]
@@ -77,10 +78,17 @@ class ClientRecordFactory(factory.django.DjangoModelFactory):
         given = factory.Faker("random_element", elements=GIVEN)
         paterno = factory.Faker("random_element", elements=SURNAMES)
         materno = factory.Faker("random_element", elements=SURNAMES)
+        # Both apellidos as one value ("García López"), cut as migration 0018 cuts them; None: paterno and materno.
+        last_name = None
 
     client_type = ClientType.INDIVIDUAL
     name = factory.LazyAttribute(lambda o: o.given.title())
-    last_name = factory.LazyAttribute(lambda o: f"{o.paterno.title()} {o.materno.title()}")
+    apellido_paterno = factory.LazyAttribute(
+        lambda o: o.paterno.title() if o.last_name is None else last_name_split(o.last_name)[0]
+    )
+    apellido_materno = factory.LazyAttribute(
+        lambda o: o.materno.title() if o.last_name is None else last_name_split(o.last_name)[1]
+    )
     birth_date = factory.Faker(
         "date_between_dates", date_start=datetime.date(1950, 1, 1), date_end=datetime.date(2004, 12, 31)
     )

@@ -10,7 +10,9 @@ from stdnum.mx import rfc as stdnum_rfc
 from onboarding.identifiers import (
     CURP_INCONVENIENT,
     RFC_INCONVENIENT,
+    Mismatch,
     company_rfc_mismatch,
+    last_name_split,
     person_curp_mismatch,
     person_rfc_mismatch,
     rfc_company_letters,
@@ -20,21 +22,22 @@ from onboarding.validation import validate_record
 # Keys worked out by hand from the SAT and RENAPO rules, as their offices would issue them.
 KNOWN_PERSONS = [
     # given names, last names, RFC letters, CURP letters, CURP consonants
-    ("Rosa", "Ávila", "AVRO", "AIXR", "VXS"),  # one surname
-    ("Juan", "Pérez García", "PEGJ", "PEGJ", "RRN"),
-    ("José Luis", "Hernández López", "HELL", "HELL", "RPS"),  # José skipped
-    ("María de los Ángeles", "Ruiz Díaz", "RUDA", "RUDA", "ZZN"),  # María and the particles skipped
-    ("Ma. Fernanda", "Núñez Peña", "NUPF", "NUPF", "XXR"),  # Ñ is X in a CURP
-    ("Ana", "De la Fuente Ramírez", "FURA", "FURA", "NMN"),  # particles of the surname skipped
-    ("Alberto", "Puente Torres", "PUTX", "PXTA", "NRL"),  # inconvenient words
-    ("Ignacio", "Ye Chávez", "YCIG", "YECI", "XHG"),  # a paterno of two letters
-    ("Luis", "Ochoa", "OCLU", "OOXL", "CXS"),  # one surname
+    ("Rosa", ("Ávila", ""), "AVRO", "AIXR", "VXS"),  # one surname
+    ("Juan", ("Pérez", "García"), "PEGJ", "PEGJ", "RRN"),
+    ("José Luis", ("Hernández", "López"), "HELL", "HELL", "RPS"),  # José skipped
+    ("María de los Ángeles", ("Ruiz", "Díaz"), "RUDA", "RUDA", "ZZN"),  # María and the particles skipped
+    ("Ma. Fernanda", ("Núñez", "Peña"), "NUPF", "NUPF", "XXR"),  # Ñ is X in a CURP
+    ("Ana", ("De la Fuente", "Ramírez"), "FURA", "FURA", "NMN"),  # particles of the surname skipped
+    ("Alberto", ("Puente", "Torres"), "PUTX", "PXTA", "NRL"),  # inconvenient words
+    ("Ignacio", ("Ye", "Chávez"), "YCIG", "YECI", "XHG"),  # a paterno of two letters
+    ("Luis", ("", "Ochoa"), "OCLU", "OOXL", "CXS"),  # one surname, typed as the materno
+    ("Juan", ("Pérez García", ""), "PEGJ", "PEGJ", "RRN"),  # both apellidos typed in the paterno
 ]
 
 
 @pytest.mark.parametrize(("given", "last", "rfc", "curp", "consonants"), KNOWN_PERSONS)
 def test_known_keys_are_derived_as_issued(given, last, rfc, curp, consonants):
-    holder = {"given_names": [given], "last_name": last}
+    holder = {"given_names": [given], "paterno": last[0], "materno": last[1]}
     assert person_rfc_mismatch(f"{rfc}900101AB1", **holder) is None
     assert person_curp_mismatch(f"{curp}900101HDF{consonants}09", **holder) is None
     # One letter off is named, with what the name gives.
@@ -133,11 +136,11 @@ def _person(rng):
     century = "0" if birth.year < 2000 else "A"
     curp_base = curp4 + date + rng.choice("HM") + rng.choice(STATES) + consonants + century
     curp = curp_base + stdnum_curp.calc_check_digit(curp_base)
-    last = " ".join(part for part in (paterno, materno) if part)
     return {
         "client_type": "individual",
         "name": given,
-        "last_name": last,
+        "apellido_paterno": paterno,
+        "apellido_materno": materno,
         "birth_date": birth,
         "rfc": rfc,
         "curp": curp,
@@ -227,7 +230,7 @@ def test_typos_in_either_keys_name_letters_are_flagged():
 
 
 def test_the_warning_names_the_key_and_what_the_name_gives():
-    person = _person(random.Random(3)) | {"name": "Rosa", "last_name": "Ávila"}
+    person = _person(random.Random(3)) | {"name": "Rosa", "apellido_paterno": "Ávila", "apellido_materno": ""}
     person["rfc"] = "AVRA" + person["rfc"][4:12]
     person["rfc"] += stdnum_rfc.calc_check_digit(person["rfc"])
 
@@ -238,6 +241,31 @@ def test_the_warning_names_the_key_and_what_the_name_gives():
 
 
 def test_mismatch_functions_stay_quiet_without_a_name():
-    assert person_rfc_mismatch("GARJ900101AB1", given_names=["Juan"], last_name="") is None
-    assert person_curp_mismatch("GARJ900101HDFRRN09", given_names=[None], last_name="García") is None
+    assert person_rfc_mismatch("GARJ900101AB1", given_names=["Juan"], paterno="", materno="") is None
+    assert person_curp_mismatch("GARJ900101HDFRRN09", given_names=[None], paterno="García") is None
     assert company_rfc_mismatch("ABC900101AB1", legal_name="Grupo 3 Hermanos") is None
+
+
+def test_apellidos_kept_apart_are_read_as_given():
+    # "Ponce de León" is the paterno: the RFC is PORA; read as paterno "Ponce", materno "de León Ruiz" it is POLA.
+    holder = {"given_names": ["Ana"], "paterno": "Ponce de León", "materno": "Ruiz"}
+    assert person_rfc_mismatch("PORA900101AB1", **holder) is None
+    assert person_rfc_mismatch("POLA900101AB1", **holder) == Mismatch(found="POLA", expected="PORA")
+
+
+@pytest.mark.parametrize(
+    ("joined", "keys", "expected"),
+    [
+        ("de la Garza Pérez", {}, ("de la Garza", "Pérez")),
+        ("García López Portillo", {}, ("García", "López Portillo")),
+        ("López Portillo García", {"rfc": "LOGL900101AB1"}, ("López Portillo", "García")),
+        ("López Portillo García", {"curp": "LOGL900101HDFPRS09"}, ("López Portillo", "García")),
+        ("Ponce de León Ruiz", {"rfc": "POLL900101AB1"}, ("Ponce", "de León Ruiz")),
+        ("Ponce de León Ruiz", {"rfc": "PORL900101AB1"}, ("Ponce de León", "Ruiz")),
+        ("Ávila", {}, ("Ávila", "")),
+        ("de la", {}, ("de la", "")),
+        ("", {}, ("", "")),
+    ],
+)
+def test_a_joined_last_name_is_cut_where_the_keys_say(joined, keys, expected):
+    assert last_name_split(joined, given_names=["Luis"], **keys) == expected

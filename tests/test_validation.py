@@ -26,7 +26,8 @@ def person(**overrides):
     values = {
         "client_type": "individual",
         "name": "María",
-        "last_name": "García López",
+        "apellido_paterno": "García",
+        "apellido_materno": "López",
         "birth_date": BIRTH,
         "nationalities": "MX",
         "rfc": rfc,

@@ -10,10 +10,11 @@ from typing import Any
 
 from django.conf import settings
 
-from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord
+from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord, joined_last_name
 
 # The record fields `record_to_item` reads: loading only these keeps a batch's query light.
-PAYLOAD_FIELDS = ("id", "uuid", *(f for f in DATA_FIELDS if f != "scopes_override"))
+# `last_name` (derived, "paterno materno") for the record's display name in outcome messages.
+PAYLOAD_FIELDS = ("id", "uuid", "last_name", *(f for f in DATA_FIELDS if f != "scopes_override"))
 
 
 # Where each record field travels in an item (the inverse of `record_to_item`), for Artu's messages about an item.
@@ -21,7 +22,7 @@ FIELD_PATHS = {
     "type": "client_type",
     "name": "name",
     "middleName": "middle_name",
-    "lastName": "last_name",
+    "lastName": "apellido_paterno",  # "paterno materno" (README, "Names"): shown on the first of the two
     "birthDate": "birth_date",
     "nationalities": "nationalities",
     "scopes": "scopes",
@@ -94,7 +95,7 @@ def record_to_item(record: ClientRecord) -> dict[str, Any]:
             "type": record.client_type,
             "name": record.name.strip(),
             "middleName": record.middle_name.strip(),
-            "lastName": record.last_name.strip(),
+            "lastName": joined_last_name(record.apellido_paterno.strip(), record.apellido_materno.strip()),
             "birthDate": record.birth_date.isoformat() if record.birth_date else None,
             "nationalities": nationalities_for_wire(record.nationalities),
             "scopes": list(dict.fromkeys(record.scopes or [])),

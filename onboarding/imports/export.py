@@ -3,11 +3,14 @@
 through.
 
 Text a spreadsheet would run as a formula (`= + - @`, tab, CR) gets an apostrophe before it (OWASP "CSV
-injection"); in the workbook every cell is also typed as text.
+injection"). In the workbook no cell is ever a formula: a cell is a number only when it reads as one and nothing is
+lost that way, and text otherwise, so an id, a CLABE or a postal code keeps its leading zeros and every digit. The
+header row is frozen and filtered, and each column is as wide as its header and first rows need.
 """
 
 import csv
 import io
+import itertools
 import json
 import re
 import tempfile
@@ -77,19 +80,52 @@ def csv_chunks(lines: Iterator[list[str]]) -> Iterator[bytes]:
     yield buffer.getvalue().encode("utf-8")
 
 
+# A cell that reads as a number: written as one unless that loses something (a leading zero, digits past the 15 a
+# spreadsheet keeps, as in an 18-digit CLABE).
+NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?")
+SPREADSHEET_DIGITS = 15
+# Columns are fitted to the header and this many first rows (the sheet is written as it streams), within bounds.
+WIDTH_SAMPLE_ROWS = 500
+WIDTH_MIN, WIDTH_MAX, MESSAGES_WIDTH_MAX = 6, 50, 90
+
+
+def xlsx_value(value: str) -> str | int | float:
+    """The cell as the workbook stores it: a number when `value` reads as one without loss, else the text."""
+    if NUMBER.fullmatch(value) and sum(c.isdigit() for c in value) <= SPREADSHEET_DIGITS:
+        return float(value) if "." in value else int(value)
+    return value
+
+
+def _fitted_widths(lines: list[list[str]]) -> list[float]:
+    widths = [max(len(line[i]) if i < len(line) else 0 for line in lines) for i in range(len(lines[0]))]
+    fitted = [min(max(w + 2, WIDTH_MIN), WIDTH_MAX) for w in widths]
+    fitted[-1] = min(max(widths[-1] + 2, WIDTH_MIN), MESSAGES_WIDTH_MAX)  # the messages: the column people read
+    return fitted
+
+
 def xlsx_chunks(lines: Iterator[list[str]]) -> Iterator[bytes]:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Problems")
-    for line in lines:
+    lines = iter(lines)
+    # Widths must be set before the first row is written: fit them to the first rows, held back until then.
+    first = [line for _, line in zip(range(WIDTH_SAMPLE_ROWS + 1), lines, strict=False)]
+    for index, width in enumerate(_fitted_widths(first), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    count = 0
+    for count, line in enumerate(itertools.chain(first, lines), start=1):  # noqa: B007 - the count is used below
         cells = []
         for value in line:
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"  # text, never a formula, whatever it starts with
+            cell = WriteOnlyCell(sheet, value=value if count == 1 else xlsx_value(value))
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula, whatever it starts with
             cells.append(cell)
         sheet.append(cells)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(first[0]))}{count}"
     with tempfile.TemporaryFile() as out:
         workbook.save(out)
         out.seek(0)

@@ -1,9 +1,9 @@
 """Matching a file's column names to record fields: Spanish and English names, accents and case ignored.
 
 A mapping is `{header as in the file: target}`, with "" for a column that is left out. Targets are the record's
-data fields (`validation.FIELD_LABELS`) plus three that exist only in files: apellido paterno and apellido materno
-(joined into `last_name` as "paterno materno", README "Names") and a column listing actividades vulnerables
-("INM, VEH").
+data fields (`validation.FIELD_LABELS`, apellido paterno and apellido materno among them) plus what exists only in
+files: one column holding both apellidos ("paterno materno", cut into the two fields by `imports.pipeline`), a
+column listing actividades vulnerables ("INM, VEH") and columns kept in metadata.
 """
 
 import hashlib

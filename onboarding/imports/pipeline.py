@@ -8,16 +8,19 @@ Problems found while reading a cell (a date that is not a date, an unknown type)
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from onboarding.identifiers import last_name_split
 from onboarding.imports import normalize as n
 from onboarding.imports.mapping import ACTIVIDADES, KEEP, MATERNO, PATERNO
 from onboarding.models import AV_FIELDS, DATA_FIELDS, ClientRecord, ClientType
-from onboarding.validation import Problem, Severity, check_text, derive_scopes, validate_record
+from onboarding.validation import Problem, Severity, derive_scopes, validate_record
 
 # Columns of few distinct values: each distinct cell is parsed once per upload.
 _MEMO_LIMIT = 5000
 TEXT_TARGETS = (
     "name",
     "middle_name",
+    PATERNO,
+    MATERNO,
     "external_id",
     "avi_username",
     "cnbv_numero_cuenta",
@@ -30,16 +33,17 @@ MAX_LENGTH = {
 }
 # The field a cell problem is reported against, when it is not the column's own target.
 PROBLEM_FIELD = {ACTIVIDADES: "scopes", KEEP: "metadata"}
-# Each apellido is checked on its own before the two are joined into last_name, where a formula or a control
-# character in the materno would no longer be at the start, and each has its own length.
-NAME_PART_MAX_LENGTH = 100
+# A file's one column of both apellidos ("Apellidos", Artu's `lastName` alone) is cut into the two fields where the
+# row's RFC and CURP say (identifiers.last_name_split); each apellido is then checked on its own, like the form's.
+JOINED_LAST_NAMES = "last_name"
 # A cell kept in metadata under its column's header: text, checked like any typed metadata (validate_record).
 METADATA_VALUE_MAX_LENGTH = 1000
 DEFAULTS: dict[str, Any] = {
     "client_type": "",
     "name": "",
     "middle_name": "",
-    "last_name": "",
+    PATERNO: "",
+    MATERNO: "",
     "birth_date": None,
     "nationalities": "",
     "scopes": [],
@@ -97,7 +101,7 @@ class RowPreparer:
         self.date = n.parse_date
         # Only fields some column fills can be too long.
         filled = {t for _, t in self.columns}
-        filled |= {"last_name"} if filled & {PATERNO, MATERNO} else set()
+        filled |= {PATERNO, MATERNO} if JOINED_LAST_NAMES in filled else set()
         filled |= {"avi_username"} if ACTIVIDADES in filled else set()
         self.limits = [(name, limit) for name, limit in MAX_LENGTH.items() if name in filled]
 
@@ -112,7 +116,7 @@ class RowPreparer:
         values = dict(DEFAULTS)
         values["scopes"], values["metadata"] = [], {}
         found: list[Problem] = []
-        paterno = materno = given_scopes = None
+        joined = given_scopes = None
         kept: dict[str, str] = {}
         raw_type = ""
         for index, target in self.columns:
@@ -120,16 +124,12 @@ class RowPreparer:
             if cell is None or cell == "":
                 continue
             try:
-                if target in TEXT_TARGETS or target == "last_name":
+                if target in TEXT_TARGETS:
                     values[target] = n.clean_text(cell)
                 elif target == "rfc" or target == "curp":
                     values[target] = n.clean_identifier(cell)
-                elif target == PATERNO:
-                    paterno = n.clean_text(cell)
-                    found += check_text(PATERNO, paterno, NAME_PART_MAX_LENGTH)
-                elif target == MATERNO:
-                    materno = n.clean_text(cell)
-                    found += check_text(MATERNO, materno, NAME_PART_MAX_LENGTH)
+                elif target == JOINED_LAST_NAMES:
+                    joined = n.clean_text(cell)
                 elif target == "client_type":
                     raw_type = self.client_type(cell)
                 elif target == "birth_date":
@@ -160,8 +160,8 @@ class RowPreparer:
         if kept:
             # A metadata column of the file, when there is one, wins over a kept column of the same key.
             values["metadata"] = {**kept, **values["metadata"]}
-        if paterno or materno:
-            values["last_name"] = " ".join(p for p in (paterno, materno) if p)
+        if joined:
+            self._split_last_names(values, joined)
         self._set_type(values, raw_type, found)
         for name, limit in self.limits:
             value = values[name]
@@ -181,6 +181,12 @@ class RowPreparer:
                 p for p in problems if not (p.field in unread and p.code in ("required", "required_person"))
             ]
         return values, [p.as_dict() for p in problems], source
+
+    @staticmethod
+    def _split_last_names(values: dict[str, Any], joined: str) -> None:
+        given = (values["name"], values["middle_name"])
+        paterno, materno = last_name_split(joined, given_names=given, rfc=values["rfc"], curp=values["curp"])
+        values[PATERNO], values[MATERNO] = paterno, materno
 
     @staticmethod
     def _set_type(values: dict[str, Any], raw_type: str, found: list[Problem]) -> None:

@@ -53,7 +53,8 @@ def encode_row(
 # The columns `encode_row` fills, in its order; then the ones staging sets (RecordInserter).
 ENCODED = ("uuid", "problems", "error_count", "warning_count", "source_row", "source_data", *DATA_FIELDS, "search_text")
 _DATA_START = ENCODED.index(DATA_FIELDS[0])
-_FIELDS = {f.attname: f for f in ClientRecord._meta.concrete_fields}
+# Generated columns (`last_name`) are the database's to fill.
+_FIELDS = {f.attname: f for f in ClientRecord._meta.concrete_fields if not f.generated}
 _data = itemgetter(*DATA_FIELDS)
 _JSON_AT = [i for i, name in enumerate(DATA_FIELDS) if isinstance(_FIELDS[name], JSONField)]
 _DATE_AT = [i for i, name in enumerate(DATA_FIELDS) if _FIELDS[name].get_internal_type() == "DateField"]

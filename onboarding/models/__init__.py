@@ -9,6 +9,7 @@ from onboarding.models.records import (
     ClientType,
     DuplicateDismissal,
     RecordStatus,
+    joined_last_name,
     record_search_text,
     search_fold,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "DuplicateDismissal",
     "RecordStatus",
     "ReviewQueueColumns",
+    "joined_last_name",
     "record_search_text",
     "search_fold",
 ]

@@ -21,6 +21,7 @@ class AuditAction(models.TextChoices):
     UPLOAD_STAGED = "upload.staged", _("File staged")
     UPLOAD_FAILED = "upload.failed", _("File refused")
     UPLOAD_RESTARTED = "upload.restarted", _("Staging started again")
+    UPLOAD_DISCARDED = "upload.discarded", _("Upload discarded")
     MAPPING_SAVED = "mapping.saved", _("Saved column mapping created, changed or shared")
     MAPPING_DELETED = "mapping.deleted", _("Saved column mapping deleted")
     SUBMISSION_STARTED = "submission.started", _("Submission started")

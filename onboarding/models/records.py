@@ -8,6 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Trim
 from django.utils.translation import gettext_lazy as _
 
 
@@ -51,7 +53,8 @@ DATA_FIELDS = (
     "client_type",
     "name",
     "middle_name",
-    "last_name",
+    "apellido_paterno",
+    "apellido_materno",
     "birth_date",
     "nationalities",
     "scopes",
@@ -71,9 +74,14 @@ DATA_FIELDS = (
 # What the review queue's search reads, in `ClientRecord.search_text`: typed as "sofia olvera", it finds
 # "Sofía Olvera Íñiguez". Every service that writes these fields writes it too (`record_apply_data`,
 # `imports.store.encode_row`); migration 0016 filled it for the records staged before.
-SEARCH_FIELDS = ("name", "middle_name", "last_name", "rfc", "curp", "external_id")
+SEARCH_FIELDS = ("name", "middle_name", "apellido_paterno", "apellido_materno", "rfc", "curp", "external_id")
 # Every block of combining marks: what remains of an accent, tilde or diaeresis once a letter is decomposed.
 _MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def joined_last_name(paterno: str | None, materno: str | None) -> str:
+    """The apellidos as one value, "paterno materno" (what `ClientRecord.last_name` holds): for a form's values."""
+    return " ".join(part for part in (paterno, materno) if part)
 
 
 def search_fold(text: str) -> str:
@@ -114,12 +122,19 @@ class ClientRecord(models.Model):
     uuid = models.UUIDField(_("local id"), default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(_("status"), max_length=16, choices=RecordStatus.choices, default=RecordStatus.IN_REVIEW)
 
-    # Identity. Mexican persons: `name` holds the given name(s), `middle_name` a second given
-    # name when kept apart, and `last_name` "apellido paterno apellido materno" (README, "Names").
+    # Identity. Mexican persons: `name` holds the given name(s), `middle_name` a second given name when kept apart,
+    # the two apellidos their own fields, and `last_name` is derived by the database: "paterno materno", what Artu's
+    # `lastName` receives and the queue sorts on (README, "Names"). No code writes it, so it cannot disagree.
     client_type = models.CharField(_("type"), max_length=16, choices=ClientType.choices)
     name = models.CharField(_("name"), max_length=200)
     middle_name = models.CharField(_("middle name"), max_length=200, blank=True)
-    last_name = models.CharField(_("last name"), max_length=200, blank=True)
+    apellido_paterno = models.CharField(_("apellido paterno"), max_length=200, blank=True)
+    apellido_materno = models.CharField(_("apellido materno"), max_length=200, blank=True)
+    last_name = models.GeneratedField(
+        expression=Trim(Concat("apellido_paterno", Value(" "), "apellido_materno")),
+        output_field=models.CharField(_("last names"), max_length=401, blank=True),
+        db_persist=True,
+    )
     birth_date = models.DateField(_("birth or incorporation date"), null=True, blank=True)
     nationalities = models.CharField(_("nationalities"), max_length=100, blank=True)
     scopes = models.JSONField(_("scopes"), default=list, blank=True)

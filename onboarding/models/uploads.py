@@ -20,6 +20,7 @@ class UploadStatus(models.TextChoices):
     STAGING = "staging", _("Staging")
     STAGED = "staged", _("Staged")
     FAILED = "failed", _("Refused")
+    DISCARDED = "discarded", _("Discarded")
 
 
 class Upload(models.Model):
@@ -48,6 +49,10 @@ class Upload(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     warning_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
+    # Rows that corrected a record of an earlier upload instead of staging a new one (imports.corrections), and rows
+    # that matched such a record with the same data.
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
     # The staging lease: `heartbeat_at` is the staging worker's last sign of life and the hold's token (each of its
     # writes is conditional on it and renews it); each start of the staging counts one attempt.
     staging_attempts = models.PositiveSmallIntegerField(default=0)
@@ -72,6 +77,11 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def new_count(self) -> int:
+        """Rows staged as new records: the others corrected (or matched unchanged) a record of an earlier upload."""
+        return self.row_count - self.updated_count - self.unchanged_count
 
 
 class SavedMapping(models.Model):

@@ -163,6 +163,8 @@ QUEUE_FIELDS = (
     "client_type",
     "name",
     "middle_name",
+    "apellido_paterno",
+    "apellido_materno",
     "last_name",
     "birth_date",
     "rfc",

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from onboarding.errors import DomainError, InvalidTransition
+from onboarding.imports.corrections import Corrections
 from onboarding.imports.export import cell_text, csv_chunks, problem_lines, xlsx_chunks
 from onboarding.imports.mapping import mapping_check, mapping_from_saved, mapping_suggest
 from onboarding.imports.parallel import prepared_chunks, worker_count
@@ -204,8 +205,8 @@ def upload_map_columns(
         if same and not allow_same_file:
             raise ValidationError(
                 _(
-                    "This same file was already staged (upload %(uploads)s). Tick “stage it again” "
-                    "to stage it anyway; its rows will be flagged as duplicates."
+                    "This same file was already staged (upload %(uploads)s). Tick “stage it again” to stage it "
+                    "anyway: rows of records still in review change nothing, the others are flagged as duplicates."
                 ),
                 code="same_file",
                 params={"uploads": ", ".join(f"#{pk}" for pk in same)},
@@ -253,6 +254,9 @@ class StageCounts:
     errors: int = 0
     warnings: int = 0
     duplicates: int = 0
+    # Rows that corrected a record of an earlier upload (imports.corrections), and rows that matched one unchanged.
+    updated: int = 0
+    unchanged: int = 0
 
     def add(self, row: StagedRow) -> None:
         errors = row.error_count
@@ -405,8 +409,10 @@ def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
     """Inside the staging transaction: ids, duplicate links, the INSERTs, then one `record.created` per record."""
     reserver, inserter, counts = IdReserver(), RecordInserter(upload=upload), StageCounts()
     ids, source_rows, held_twice = array("q"), array("q"), set()
-    for chunk in _spooled_chunks(spool):
-        rows = [StagedRow(*item) for item in chunk]
+    corrections = Corrections(upload=upload)
+
+    def store(rows: list[StagedRow]) -> None:
+        nonlocal held_twice
         for row, pk in zip(rows, reserver.take(len(rows)), strict=True):
             row.id = pk
         held_twice |= mark_duplicates(rows, upload_id=upload.pk)
@@ -415,7 +421,11 @@ def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
             counts.add(row)
             ids.append(row.id)
             source_rows.append(row.source_row)
-    _flag_earlier_holders(upload, held_twice, counts)
+
+    for chunk in _spooled_chunks(spool):
+        store(corrections.take([StagedRow(*item) for item in chunk]))
+    _apply_corrections(corrections, counts, store)
+    _flag_earlier_holders(upload, held_twice | corrections.keys, counts)
     # The events go last: writing them locks the audit chain's head, which every audited action of every user
     # needs, so it is held for the events only, not for the whole insert.
     mapped_by = _mapper_name(upload)
@@ -434,7 +444,19 @@ def _store_rows(upload: Upload, spool: IO[bytes]) -> StageCounts:
                 )
             ],
         )
+    audit_events_write(actor=upload.created_by, events=corrections.events)
     return counts
+
+
+def _apply_corrections(corrections: Corrections, counts: StageCounts, store) -> None:
+    """The rows that correct records of earlier uploads change them (imports.corrections); a row whose record was
+    approved or rejected meanwhile is staged as a new record after all."""
+    late = corrections.apply()
+    if late:
+        store(late)
+    for row in corrections.corrected_rows:
+        counts.add(row)
+    counts.updated, counts.unchanged = corrections.updated, corrections.unchanged
 
 
 def _flag_earlier_holders(upload: Upload, held_twice: set, counts: StageCounts) -> None:
@@ -463,6 +485,8 @@ def _staged(upload: Upload, counts: StageCounts, rows: int) -> None:
         error_count=counts.errors,
         warning_count=counts.warnings,
         duplicate_count=counts.duplicates,
+        updated_count=counts.updated,
+        unchanged_count=counts.unchanged,
         finished_at=timezone.now(),
         error_code="",
         error_message="",
@@ -479,6 +503,8 @@ def _staged(upload: Upload, counts: StageCounts, rows: int) -> None:
             "errors": counts.errors,
             "warnings": counts.warnings,
             "duplicates": counts.duplicates,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
             "sha256": upload.sha256,
             "mapping": upload.mapping,
             "uploaded_by": upload.created_by.get_username(),

@@ -66,7 +66,8 @@ SHORT_TYPE_LABELS = {
 }
 # The colspan of a row-wide form: the selection box, every column (hidden ones included) and the actions.
 ROW_COLUMNS = len(QUEUE_COLUMNS) + 2
-NAME_PARTS = ("name", "middle_name", "last_name")
+NAME_PARTS = ("name", "middle_name", "apellido_paterno", "apellido_materno")
+APELLIDOS = ("apellido_paterno", "apellido_materno")
 # The data columns after the name, each one editable cell (their keys are the field names).
 DATA_COLUMNS = tuple(c.key for c in QUEUE_COLUMNS if c.key in EDITABLE_CELLS and c.key not in NAME_PARTS)
 MONO_CELLS = ("rfc", "curp", "external_id", "nationalities")
@@ -124,8 +125,8 @@ class RowKit:
         cell_url = self.cell_url.replace(str(_PK), pk)
         record.editable = self.can_change and record.status in EDITABLE_STATUSES
         person = record.client_type == ClientType.INDIVIDUAL
-        # A person's last names get a cell even when empty, so the missing value can be typed in place.
-        parts = [f for f in NAME_PARTS if getattr(record, f) or (f == "last_name" and person) or f == "name"]
+        # A person's apellidos get a cell each even when empty, so a missing one can be typed in place.
+        parts = [f for f in NAME_PARTS if getattr(record, f) or (f in APELLIDOS and person) or f == "name"]
         record.name_cells = [self._cell(record, f, cell_url, worst) for f in parts]
         record.data_cells = [self._cell(record, f, cell_url, worst) for f in DATA_COLUMNS]
         acknowledged = record.warnings_acknowledged

@@ -29,6 +29,7 @@ from onboarding.imports.mapping import (
 from onboarding.models import SavedMapping, Upload, UploadStatus
 from onboarding.permissions import PERM_STAGE_UPLOAD, PERM_VIEW_UPLOADS
 from onboarding.services.mappings import saved_mapping_delete, saved_mapping_share, saved_mappings_offered
+from onboarding.services.upload_discard import DISCARDABLE, upload_discard, upload_may_discard
 from onboarding.services.uploads import (
     StagingInterrupted,
     megabytes,
@@ -153,11 +154,18 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     upload = _get(pk)
     if upload.status not in (UploadStatus.RECEIVED, UploadStatus.MAPPING):
         return redirect("uploads:detail", pk=pk)
+    same_file = upload_same_file(upload=upload).select_related("created_by")
+    again = request.method == "POST" or request.GET.get("same_file") == "again"
+    if not again and same_file:
+        # Before any mapping: the user decides first whether this same file should be staged again at all.
+        context = {**_facts(upload), "same_file": same_file, "may_discard": upload_may_discard(request.user, upload)}
+        return render(request, "uploads/same_file.html", context)
     offered = list(saved_mappings_offered(user=request.user, headers=upload.headers))
     chosen = _chosen(request, offered)
     mapping = mapping_from_saved(upload.headers, chosen.mapping) if chosen else upload.mapping
     columns = upload_columns(upload=upload, mapping=mapping)
-    form = MappingForm(request.POST or None, columns=columns, initial={"saved": chosen.pk if chosen else None})
+    initial = {"saved": chosen.pk if chosen else None, "allow_same_file": bool(same_file)}
+    form = MappingForm(request.POST or None, columns=columns, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             upload = upload_map_columns(
@@ -175,7 +183,6 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc.message if isinstance(exc, DomainError) else exc)
         else:
             return _staged_redirect(request, upload)
-    same_file = upload_same_file(upload=upload).select_related("created_by")
     context = {
         **_facts(upload),
         "form": form,
@@ -186,6 +193,7 @@ def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         "someone_elses": upload.created_by_id != request.user.pk,
         "offered": offered,
         "applied": chosen or upload.saved_mapping,
+        "may_discard": upload_may_discard(request.user, upload),
     }
     return render(request, "uploads/mapping.html", context, status=422 if form.errors else 200)
 
@@ -284,6 +292,27 @@ def upload_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return HttpResponseStopPolling(response.content)
 
 
+@require_http_methods(["GET", "POST"])
+@permission_required(PERM_VIEW_UPLOADS, raise_exception=True)
+def upload_discard_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what discarding would remove, and the button; POST: discard it (services.upload_discard)."""
+    upload = _get(pk)
+    if upload.status in DISCARDABLE and not upload_may_discard(request.user, upload):
+        raise PermissionDenied
+    if request.method == "POST":
+        try:
+            upload_discard(actor=request.user, upload_id=pk)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("uploads:detail", pk=pk)
+        done = _("Upload discarded: %(name)s. Its file was removed.") % {"name": upload.original_name}
+        messages.success(request, done)
+        return redirect("uploads:list")
+    if upload.status not in DISCARDABLE:
+        return redirect("uploads:detail", pk=pk)
+    return render(request, "uploads/discard.html", _facts(upload))
+
+
 @require_GET
 @permission_required(PERM_VIEW_UPLOADS, raise_exception=True)
 def upload_problems(request: HttpRequest, pk: int) -> HttpResponse:
@@ -333,6 +362,7 @@ def _detail_context(upload: Upload, user) -> dict:
         "percent": min(percent, 100),
         "saving": upload.status == UploadStatus.STAGING and upload.rows_done >= upload.row_count > 0,
         "links": _queue_links(upload) if upload.status == UploadStatus.STAGED else {},
+        "may_discard": upload_may_discard(user, upload),
     }
 
 
@@ -345,6 +375,7 @@ patterns = (
         path("<int:pk>/progress/", upload_progress, name="progress"),
         path("<int:pk>/problems/", upload_problems, name="problems"),
         path("<int:pk>/retry/", upload_retry, name="retry"),
+        path("<int:pk>/discard/", upload_discard_confirm, name="discard"),
         path("mappings/", mapping_index, name="mappings"),
         path("mappings/<int:pk>/share/", mapping_share, name="mapping-share"),
         path("mappings/<int:pk>/delete/", mapping_delete, name="mapping-delete"),

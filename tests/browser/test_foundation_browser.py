@@ -30,7 +30,8 @@ def test_data_entry_stages_a_record_and_fixes_an_error(page, sign_in, capturista
     rfc, curp = person_identifiers("ANA", "PEREZ", "LOPEZ", birth, sex="M")
     page.check("input[name=client_type][value=individual]")
     page.fill("#id_name", "Ana Sofía")
-    page.fill("#id_last_name", "Pérez López")
+    page.fill("#id_apellido_paterno", "Pérez")
+    page.fill("#id_apellido_materno", "López")
     page.fill("#id_birth_date", "1990-07-01")
     page.fill("#id_nationalities", "mx")
     page.fill("#id_rfc", rfc[:-1] + ("1" if rfc[-1] != "1" else "2"))  # wrong check digit

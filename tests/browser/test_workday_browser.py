@@ -167,7 +167,8 @@ def test_dates_are_typed_day_first_whatever_the_browsers_locale(open_as, capturi
     rfc, curp = person_identifiers("MARIA", "LOPEZ", "GARCIA", when, sex="M")
     page.check("input[name=client_type][value=individual]")
     page.fill("#id_name", "María")
-    page.fill("#id_last_name", "López García")
+    page.fill("#id_apellido_paterno", "López")
+    page.fill("#id_apellido_materno", "García")
     birth.fill("04/03/1988")  # 4 March; a browser's month-first picker would have made it 3 April
     page.fill("#id_nationalities", "MX")
     page.fill("#id_rfc", rfc)

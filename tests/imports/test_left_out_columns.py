@@ -107,5 +107,6 @@ def test_import_clients_names_what_it_leaves_out_or_keeps_it(tmp_path, capturist
     call_command(
         "import_clients", str(path), "--user", "capturista", "--keep-other-columns", "--allow-same-file", stdout=out
     )
-    assert ClientRecord.objects.exclude(pk=first.pk).get().metadata == {"Sexo": "M"}
+    # The same client again, now keeping the column: its record (still in review) is corrected in place.
+    assert ClientRecord.objects.get(pk=first.pk).metadata == {"Sexo": "M"} and ClientRecord.objects.count() == 1
     assert Upload.objects.filter(status=UploadStatus.STAGED).count() == 2

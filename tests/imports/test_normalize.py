@@ -156,7 +156,7 @@ def prepare(row: dict, headers=SPANISH_HEADERS):
 def test_a_row_becomes_the_records_data_with_paterno_materno_joined():
     values, problems, source = prepare(person(0))
     assert values["name"] == "María José"
-    assert values["last_name"] == "Peña Núñez"
+    assert (values["apellido_paterno"], values["apellido_materno"]) == ("Peña", "Núñez")
     assert values["middle_name"] == ""
     assert values["client_type"] == "individual"
     assert values["nationalities"] == "MX"
@@ -175,7 +175,7 @@ def test_actividades_set_the_flags_and_the_scopes():
 
 def test_a_company_row_is_valid_too():
     values, problems, _ = prepare(company(1))
-    assert values["client_type"] == "company" and values["last_name"] == ""
+    assert values["client_type"] == "company" and values["apellido_paterno"] == values["apellido_materno"] == ""
     assert problems == []
 
 

@@ -47,7 +47,8 @@ def _person(i: int, rng: random.Random) -> dict:
     rfc, curp = person_identifiers(
         _ascii(first), _ascii(paterno.split()[-1]), _ascii(materno or "X"), birth, rng.choice("HM"), rng=rng
     )
-    data = {"client_type": ClientType.INDIVIDUAL, "name": given, "middle_name": middle, "last_name": last}
+    data = {"client_type": ClientType.INDIVIDUAL, "name": given, "middle_name": middle}
+    data |= {"apellido_paterno": paterno, "apellido_materno": materno}
     data |= {"birth_date": birth, "rfc": rfc, "curp": curp}
     kind = i % 7
     if kind == 1:  # a typo in the check digit
@@ -55,7 +56,7 @@ def _person(i: int, rng: random.Random) -> dict:
     elif kind == 3:  # the CURP of someone else
         data["curp"] = curp[:4].replace(curp[1], "U" if curp[1] != "U" else "A") + curp[4:]
     elif kind == 5:  # the file had no surname column
-        data["last_name"] = ""
+        data["apellido_paterno"] = data["apellido_materno"] = ""
     return data
 
 

@@ -17,7 +17,7 @@ from onboarding.services.review import (
 pytestmark = pytest.mark.django_db
 
 ERROR = {"field": "rfc", "code": "rfc_checksum", "severity": "error", "params": {}}
-WARNING = {"field": "last_name", "code": "last_name_missing", "severity": "warning", "params": {}}
+WARNING = {"field": "apellido_paterno", "code": "last_name_missing", "severity": "warning", "params": {}}
 
 
 @pytest.fixture

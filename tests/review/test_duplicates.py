@@ -33,7 +33,8 @@ def person_data(**overrides) -> dict:
     data = {
         "client_type": ClientType.INDIVIDUAL,
         "name": "Jorge",
-        "last_name": "Hernández López",
+        "apellido_paterno": "Hernández",
+        "apellido_materno": "López",
         "birth_date": BIRTH,
         "nationalities": "MX",
         "rfc": RFC,

@@ -42,10 +42,17 @@ def test_the_row_names_each_problems_field_and_says_what_is_wrong(client_as, ofi
 
 
 def test_the_name_column_shows_every_part_of_the_name_each_editable(client_as, oficial, staged):
-    record = staged(name="María Guadalupe", middle_name="Fernanda", last_name="Hernández de la Garza")
+    record = staged(
+        name="María Guadalupe", middle_name="Fernanda", apellido_paterno="Hernández", apellido_materno="de la Garza"
+    )
     row = row_of(client_as(oficial).get(reverse("review:queue")).text, record)
     name_cell = re.search(r'<th scope="row" class="col-name">(.*?)</th>', row, re.S).group(1)
-    parts = [("name", "María Guadalupe"), ("middle_name", "Fernanda"), ("last_name", "Hernández de la Garza")]
+    parts = [
+        ("name", "María Guadalupe"),
+        ("middle_name", "Fernanda"),
+        ("apellido_paterno", "Hernández"),
+        ("apellido_materno", "de la Garza"),
+    ]
     for field, value in parts:
         assert re.search(rf'id="cell-{record.pk}-{field}" class="cell">.*?>{value}</a>', name_cell, re.S), field
     assert reverse("review:cell", args=[record.pk, "middle_name"]) in name_cell

@@ -73,7 +73,14 @@ def test_rfc_curp_and_external_id_are_found_without_accents_or_case():
 
 def test_the_search_text_is_what_the_queue_compares():
     assert search_fold("Íñiguez ÜBER Straße") == "iniguez uber strasse"
-    values = {"name": "Sofía", "middle_name": "", "last_name": "Olvera", "rfc": "OOIS900101AB1", "external_id": "X-1"}
+    values = {
+        "name": "Sofía",
+        "middle_name": "",
+        "apellido_paterno": "Olvera",
+        "apellido_materno": "",
+        "rfc": "OOIS900101AB1",
+        "external_id": "X-1",
+    }
     assert record_search_text(values) == "sofia olvera oois900101ab1 x-1"
 
 
@@ -81,13 +88,17 @@ def test_the_search_text_is_what_the_queue_compares():
 
 
 def test_a_record_typed_into_the_form_is_found_without_accents(capturista):
-    record = record_create(actor=capturista, data=record_data(name="Sofía", last_name="Olvera Íñiguez"))
+    record = record_create(
+        actor=capturista, data=record_data(name="Sofía", apellido_paterno="Olvera", apellido_materno="Íñiguez")
+    )
     assert [r.pk for r in review_queue_filter(q="sofia iniguez")] == [record.pk]
 
 
 def test_a_changed_name_is_found_by_the_new_name_only(oficial):
     record = ClientRecordFactory(name="Sofía", last_name="Olvera Íñiguez")
-    record_update(actor=oficial, record_id=record.pk, version=1, data={"last_name": "Núñez Peña"})
+    record_update(
+        actor=oficial, record_id=record.pk, version=1, data={"apellido_paterno": "Núñez", "apellido_materno": "Peña"}
+    )
     assert found("iniguez") == []
     assert found("sofia nunez") == ["Sofía Núñez Peña"]
 

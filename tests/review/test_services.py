@@ -21,7 +21,7 @@ from onboarding.services.review import (
 
 pytestmark = pytest.mark.django_db
 
-WARNING = {"field": "last_name", "code": "last_name_missing", "severity": "warning", "params": {}}
+WARNING = {"field": "apellido_paterno", "code": "last_name_missing", "severity": "warning", "params": {}}
 ERROR = {"field": "rfc", "code": "rfc_checksum", "severity": "error", "params": {"value": "X"}}
 
 
@@ -233,7 +233,12 @@ def test_send_back_returns_the_record_to_data_entry_who_resubmits_it(oficial, ca
     record.refresh_from_db()
     assert record.status == RecordStatus.DRAFT and record.review_comment == "Falta el apellido materno"
     assert events(record, AuditAction.RECORD_SENT_BACK).get().reason == "Falta el apellido materno"
-    record_update(actor=capturista, record_id=record.pk, version=record.version, data={"last_name": "Pérez Soto"})
+    record_update(
+        actor=capturista,
+        record_id=record.pk,
+        version=record.version,
+        data={"apellido_paterno": "Pérez", "apellido_materno": "Soto"},
+    )
     record.refresh_from_db()
     assert record.status == RecordStatus.IN_REVIEW
 

@@ -102,6 +102,8 @@ ACCESS: dict[str, Rule] = {
     "uploads:progress": Rule(get=READERS, post=None, kwargs=_upload, headers=HTMX),
     "uploads:problems": Rule(get=READERS, post=None, kwargs=_upload),
     "uploads:retry": Rule(get=None, post=MAKERS, kwargs=_upload),
+    # Discarding a pending upload: its uploader (data entry here) or an officer; not auditors.
+    "uploads:discard": Rule(get=MAKERS, post=MAKERS, kwargs=lambda w: {"pk": w.upload_unmapped.pk}),
     # Saved column mappings: whoever uploads reads their own and the shared ones; only the owner shares or deletes.
     "uploads:mappings": Rule(get=MAKERS, post=None),
     "uploads:mapping-share": Rule(

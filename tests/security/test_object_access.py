@@ -17,7 +17,8 @@ def _record_form(**overrides) -> dict[str, str]:
     data = {
         "client_type": "individual",
         "name": "María José",
-        "last_name": "López García",
+        "apellido_paterno": "López",
+        "apellido_materno": "García",
         "birth_date": "14/03/1988",
         "nationalities": "mx",
         "external_id": "SEC-0001",

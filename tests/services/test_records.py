@@ -20,7 +20,8 @@ def person_data(**overrides):
     data = {
         "client_type": ClientType.INDIVIDUAL,
         "name": "Juan",
-        "last_name": "Ramírez Sánchez",
+        "apellido_paterno": "Ramírez",
+        "apellido_materno": "Sánchez",
         "birth_date": birth,
         "nationalities": "MX",
         "rfc": rfc,

@@ -66,7 +66,7 @@ def test_the_refused_record_has_artus_message_at_its_field_and_its_siblings_name
 def test_a_second_refusal_replaces_the_first_ones_problem_and_keeps_the_records_own(artu, oficial, settings):
     bad = approved(1, nationalities="XXX")[0]
     ClientRecord.objects.filter(pk=bad.pk).update(
-        problems=[{"field": "last_name", "code": "last_name_missing", "severity": "warning", "params": {}}]
+        problems=[{"field": "apellido_paterno", "code": "last_name_missing", "severity": "warning", "params": {}}]
     )
     start_and_run(oficial)
     ClientRecord.objects.filter(pk=bad.pk).update(status=RecordStatus.APPROVED, rfc="BAD")
@@ -74,7 +74,7 @@ def test_a_second_refusal_replaces_the_first_ones_problem_and_keeps_the_records_
 
     bad.refresh_from_db()
     assert sorted((p["field"], p["code"]) for p in bad.problems) == [
-        ("last_name", "last_name_missing"),
+        ("apellido_paterno", "last_name_missing"),
         ("nationalities", "artu_refused"),
         ("rfc", "artu_refused"),
     ]

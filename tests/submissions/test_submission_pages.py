@@ -173,7 +173,8 @@ def test_a_refused_record_can_be_corrected_and_sent_again(artu, oficial, oficial
         curp=good.curp,
         birth_date=good.birth_date,
         name=good.name,
-        last_name=good.last_name,
+        apellido_paterno=good.apellido_paterno,
+        apellido_materno=good.apellido_materno,
         status=RecordStatus.APPROVED,
     )
     second = submission_start(actor=oficial2, environment="test", enqueue=False)

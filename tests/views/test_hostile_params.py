@@ -51,6 +51,7 @@ ENDPOINTS = {
     "uploads:progress": (["upload"], [], {"HX-Request": "true"}),
     "uploads:problems": (["upload"], ["format"], {}),
     "uploads:retry": (["upload"], [], {}),
+    "uploads:discard": (["upload"], [], {}),
     "review:queue": ([], [*QueueFilterForm.base_fields, *PAGE, "open"], {}),
     "review:row": (["record"], [], {"HX-Request": "true"}),
     "review:panel": (["record"], [], {"HX-Request": "true"}),

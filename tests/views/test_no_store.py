@@ -41,7 +41,9 @@ def world(settings, tmp_path, admin_user, capturista):
     submission = submission_start(actor=admin_user, environment="test", enqueue=False)
     own = upload_receive(actor=admin_user, file=uploaded(csv_bytes([person(2)]), "propio.csv"))
     saved = upload_map_columns(actor=admin_user, upload_id=own.pk, mapping=own.mapping, save_as="Propio").saved_mapping
+    pending = upload_receive(actor=capturista, file=uploaded(csv_bytes([person(3)]), "pendiente.csv"))
     return {
+        "pending": pending.pk,
         "record": record.pk,
         "twin": twin.pk,
         "upload": upload.pk,
@@ -66,6 +68,8 @@ REQUESTS = [
     ("uploads:problems", "get", lambda w: [w["upload"]], {"format": "csv"}, False),
     ("uploads:problems", "get", lambda w: [w["upload"]], {"format": "xlsx"}, False),
     ("uploads:retry", "post", lambda w: [w["upload"]], {}, False),
+    ("uploads:discard", "get", lambda w: [w["pending"]], {}, False),
+    ("uploads:discard", "post", lambda w: [w["pending"]], {}, False),
     ("uploads:mappings", "get", lambda w: [], {}, False),
     ("uploads:mapping-share", "post", lambda w: [w["saved_mapping"]], {"shared": "on"}, False),
     ("uploads:mapping-delete", "post", lambda w: [w["saved_mapping"]], {}, False),

@@ -19,7 +19,8 @@ def valid_post(**overrides):
         "client_type": "individual",
         "name": "María José",
         "middle_name": "",
-        "last_name": "López García",
+        "apellido_paterno": "López",
+        "apellido_materno": "García",
         "birth_date": "14/03/1988",
         "nationalities": "mx",
         "external_id": "SUC-001-778",
@@ -73,7 +74,9 @@ def test_unparseable_date_is_an_error_at_the_date_field(client_as, capturista):
 
 
 def test_company_with_curp_is_refused(client_as, capturista):
-    data, _, curp = valid_post(client_type="company", name="Constructora del Norte SA de CV", last_name="")
+    data, _, curp = valid_post(
+        client_type="company", name="Constructora del Norte SA de CV", apellido_paterno="", apellido_materno=""
+    )
     response = client_as(capturista).post(reverse("records:create"), data)
     assert response.status_code == 422
     assert ClientRecord.objects.count() == 0
@@ -86,7 +89,8 @@ def test_edit_saves_changes_and_records_old_and_new_values(client_as, capturista
     data, _, _ = valid_post(
         client_type=record.client_type,
         name="Nuevo",
-        last_name=record.last_name,
+        apellido_paterno=record.apellido_paterno,
+        apellido_materno=record.apellido_materno,
         birth_date=record.birth_date.isoformat(),
         rfc=record.rfc,
         curp=record.curp,
@@ -110,7 +114,8 @@ def test_second_save_from_an_old_version_is_refused(client_as, oficial, oficial2
     record = ClientRecordFactory()
     base = dict(
         client_type=record.client_type,
-        last_name=record.last_name,
+        apellido_paterno=record.apellido_paterno,
+        apellido_materno=record.apellido_materno,
         birth_date=record.birth_date.isoformat(),
         rfc=record.rfc,
         curp=record.curp,

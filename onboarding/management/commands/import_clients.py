@@ -85,7 +85,8 @@ class Command(BaseCommand):
             raise CommandError(f"refused: {upload.error_message}")
         self.stdout.write(
             f"rows: {upload.row_count}  ready: {upload.ready_count}  errors: {upload.error_count}  "
-            f"warnings: {upload.warning_count}  duplicates: {upload.duplicate_count}"
+            f"warnings: {upload.warning_count}  duplicates: {upload.duplicate_count}  "
+            f"new: {upload.new_count}  updated: {upload.updated_count}  unchanged: {upload.unchanged_count}"
         )
         if options["report"]:
             self._report(upload.pk, Path(options["report"]))
