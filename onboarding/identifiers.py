@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 VOWELS = frozenset("AEIOU")
 # Words skipped in names (SAT rule 8, RENAPO 6.1.3): prepositions, conjunctions, articles and contractions.
@@ -47,14 +48,20 @@ class Mismatch:
     expected: str
 
 
-def name_words(value: str | None) -> list[str]:
+# Names repeat from row to row of a file (a few hundred given names and surnames make most of them): each word
+# list and each reading of a surname or given name is worked out once, for up to this many distinct values.
+CACHED_NAMES = 4096
+
+
+@lru_cache(maxsize=CACHED_NAMES)
+def name_words(value: str | None) -> tuple[str, ...]:
     """Upper-case words of a name, accents dropped (Ñ kept), punctuation and digits as separators."""
     text = unicodedata.normalize("NFD", (value or "").upper().replace("Ñ", "\0"))
     text = "".join(c for c in text if not unicodedata.combining(c)).replace("\0", "Ñ")
-    return re.findall(r"[A-ZÑ&]+", text)
+    return tuple(re.findall(r"[A-ZÑ&]+", text))
 
 
-def _without_particles(words: list[str], skipped: frozenset[str] = PARTICLES) -> list[str]:
+def _without_particles(words: tuple[str, ...], skipped: frozenset[str] = PARTICLES) -> tuple[str, ...] | list[str]:
     kept = [w for w in words if w not in skipped]
     return kept or words
 
@@ -67,15 +74,21 @@ def _inner(word: str, vowels: bool) -> str:
     return "X"
 
 
-def _given_readings(given: list[str]) -> Iterator[str]:
+@lru_cache(maxsize=CACHED_NAMES)
+def _given_readings(given: tuple[str, ...]) -> tuple[str, ...]:
     words = _without_particles(given)
-    yield words[0]
     if len(words) > 1 and words[0] in SKIPPED_GIVEN:
-        yield words[1]
+        return words[0], words[1]
+    return (words[0],)
 
 
-def _surname_readings(last_names: list[str]) -> Iterator[tuple[str, str]]:
+@lru_cache(maxsize=CACHED_NAMES)
+def _surname_readings(last_names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(paterno, materno) for every split of the joined last names, particles left out of each part."""
+    return tuple(_surname_splits(last_names))
+
+
+def _surname_splits(last_names: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     for cut in range(1, len(last_names) + 1):
         paterno = _without_particles(last_names[:cut])
         materno = _without_particles(last_names[cut:]) if cut < len(last_names) else []
@@ -123,7 +136,7 @@ def rfc_company_letters(legal_name: str) -> set[str]:
 
 
 def _person_readings(given_names: Iterable[str | None], last_name: str | None) -> Iterator[tuple[str, str, str]]:
-    given = [w for part in given_names for w in name_words(part)]
+    given = tuple(w for part in given_names for w in name_words(part))
     last = name_words(last_name)
     if not given or not last:
         return
