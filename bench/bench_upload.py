@@ -474,32 +474,62 @@ def worker_stages(csv_path: str, database_url: str, media: str) -> dict:
 # -- orchestration -----------------------------------------------------------------------------------------------
 
 
+_TEMPLATES: dict[str, str] = {}
+
+
 def fresh_database(database_url: str | None, label: str) -> str:
-    """An empty, migrated database with the bench user: a new SQLite file (named after this process, so benches
-    of several checkouts do not share it), or the PostgreSQL database of the URL dropped and created."""
-    if not database_url or database_url.startswith("sqlite"):
+    """An empty, migrated database with the bench user: a copy of a SQLite file (named after this process, so
+    benches of several checkouts do not share it), or the PostgreSQL database of the URL dropped and created
+    again. Migrated once per bench, into a template that each run copies."""
+    sqlite = not database_url or database_url.startswith("sqlite")
+    key = database_url or "sqlite"
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = _template(database_url, sqlite)
+    template = _TEMPLATES[key]
+    if sqlite:
         path = CACHE_DIR / f"bench-{os.getpid()}-{label}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    _pg_create(database_url, template=template)
+    return database_url
+
+
+def _template(database_url: str | None, sqlite: bool) -> str:
+    if sqlite:
+        path = CACHE_DIR / f"bench-{os.getpid()}-template.sqlite3"
+        drop_database(f"sqlite:///{path}")
         url = f"sqlite:///{path}"
     else:
-        from urllib.parse import urlparse
-
-        import psycopg
-
-        parsed = urlparse(database_url)
-        name = parsed.path.lstrip("/")
-        admin = parsed._replace(path="/postgres").geturl()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = database_url
+        url = _pg_create(database_url, suffix="_template")
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run(
         [sys.executable, str(BASE_DIR / "manage.py"), "migrate", "-v", "0"], check=True, env=env, cwd=BASE_DIR
     )
     subprocess.run([sys.executable, __file__, "--worker", "setup", "--database-url", url], check=True, cwd=BASE_DIR)
-    return url
+    if sqlite:
+        import sqlite3
+
+        with sqlite3.connect(path) as db:  # the WAL folded into the file, so that a copy of the file is whole
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return str(path)
+    return url.rsplit("/", 1)[1]
+
+
+def _pg_create(database_url: str, *, suffix: str = "", template: str = "", drop_only: bool = False) -> str:
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    parsed = urlparse(database_url)
+    name = parsed.path.lstrip("/") + suffix
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return parsed._replace(path=f"/{name}").geturl()
 
 
 def drop_database(url: str) -> None:
@@ -688,6 +718,11 @@ def main() -> None:
         drop_database(url)
         print()
         print(stages_markdown(stages))
+    for key, template in _TEMPLATES.items():
+        if key == "sqlite":
+            drop_database(f"sqlite:///{template}")
+        else:
+            _pg_create(key, suffix="_template", drop_only=True)
 
 
 def markdown(results: list[dict], compare_rows: int) -> str:
