@@ -468,7 +468,60 @@ def worker_stages(csv_path: str, database_url: str, media: str) -> dict:
         audit.rows_insert = rows_insert
         start = time.process_time()
     clock("commit", start)
-    return {"rows": len(ids), "cpu": cpu, "load_avg": os.getloadavg()[0]}
+    return {"rows": len(ids), "cpu": cpu, "floor": insert_floor(), "load_avg": os.getloadavg()[0]}
+
+
+def insert_floor() -> dict:
+    """The database alone: the staged records and their events copied into empty twins (same columns, constraints
+    and indexes) in one transaction, by `INSERT INTO twin SELECT ... ORDER BY id`: the same rows, in the key order
+    staging inserts them, on a connection set up as staging's, with no Python in between. On SQLite also as the
+    issue measured it (no ORDER BY, foreign keys off, as the sqlite3 shell runs): SQLite's transfer optimisation
+    then copies whole b-trees, index entries already sorted, which no INSERT of new rows can do."""
+    from django.db import connection, transaction
+
+    from onboarding.imports.store import bulk_write_cache
+
+    tables = {"onboarding_clientrecord": "id", "onboarding_auditevent": "seq"}
+    sqlite = connection.vendor == "sqlite"
+    variants = {"key order, as staging": True}
+    if sqlite:
+        variants["no ORDER BY, foreign keys off (transfer optimisation)"] = False
+    floor = {}
+    with connection.cursor() as cursor, bulk_write_cache():
+        for label, ordered in variants.items():
+            for table in tables:
+                _twin(cursor, table, sqlite)
+            if sqlite and not ordered:
+                cursor.execute("PRAGMA foreign_keys = OFF")
+            wall, cpu = time.perf_counter(), time.process_time()
+            with transaction.atomic():
+                for table, key in tables.items():
+                    order = f" ORDER BY {key}" if ordered else ""
+                    cursor.execute(f"INSERT INTO twin_{table} SELECT * FROM {table}{order}")  # noqa: S608 - ours
+            floor[label] = {"seconds": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+            if sqlite:
+                cursor.execute("PRAGMA foreign_keys = ON")
+        for table in tables:
+            cursor.execute(f"DROP TABLE twin_{table}")
+        cursor.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name IN (%s, %s)"
+            if sqlite
+            else "SELECT COUNT(*) FROM pg_indexes WHERE tablename IN (%s, %s)",
+            list(tables),
+        )
+        floor["indexes"] = cursor.fetchone()[0]
+    return floor
+
+
+def _twin(cursor, table: str, sqlite: bool) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS twin_{table}")
+    if not sqlite:
+        cursor.execute(f"CREATE TABLE twin_{table} (LIKE {table} INCLUDING ALL)")
+        return
+    cursor.execute("SELECT sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL ORDER BY type DESC", [table])
+    for (sql,) in cursor.fetchall():
+        sql = sql.replace(f'"{table}"', f'"twin_{table}"')
+        cursor.execute(sql.replace('INDEX "', 'INDEX "twin_', 1))
 
 
 # -- orchestration -----------------------------------------------------------------------------------------------
@@ -664,7 +717,9 @@ def _median(runs: list[dict], key: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000", help="row counts to stage (comma separated)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of ours per size; medians are reported")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of ours per size, medians reported (0: none, e.g. with --stages)"
+    )
     parser.add_argument(
         "--compare-rows", type=int, default=10_000, help="rows for the django-import-export comparison (10,000: ~1 min)"
     )
@@ -697,7 +752,7 @@ def main() -> None:
         compare = False
     if compare and args.compare_rows not in sizes:
         sizes.append(args.compare_rows)
-    for size in sizes:
+    for size in sizes if args.repeat else []:
         path = generate_csv(size)
         runs = [run_command(path, args.database_url, f"ours-{size}") for _ in range(args.repeat)]
         for run in runs:
@@ -760,10 +815,20 @@ def markdown(results: list[dict], compare_rows: int) -> str:
 def stages_markdown(stages: dict) -> str:
     rows = stages["rows"]
     total = sum(stages["cpu"].values())
-    lines = ["| stage | CPU s | µs per row |", "|---|---:|---:|"]
+    lines = [f"{rows:,} rows, one process, load average {stages['load_avg']:.1f}", "", "| stage | CPU s | µs per row |"]
+    lines.append("|---|---:|---:|")
     for stage, seconds in stages["cpu"].items():
         lines.append(f"| {stage} | {seconds:.2f} | {seconds / rows * 1e6:.0f} |")
     lines.append(f"| **all** | {total:.2f} | {total / rows * 1e6:.0f} |")
+    floor = stages["floor"]
+    lines.append("")
+    lines.append(
+        f"Floor: the staged records and events copied by the database alone into twins ({floor['indexes']} indexes"
+        " on the two tables, twins included):"
+    )
+    for label, figures in floor.items():
+        if label != "indexes":
+            lines.append(f"- {label}: {figures['seconds']:.2f} s wall, {figures['cpu_s']:.2f} CPU s of this process")
     return "\n".join(lines)
 
 
