@@ -10,9 +10,10 @@ Python processes, each with Django loaded, share two cores: more memory, no more
 
 A worker is a fresh interpreter (`python -m onboarding.imports.parallel`), never a fork: the task worker that
 stages uploads holds database connections and may run threads, and a forked child would inherit both. It sets
-Django up from the same settings module, never opens a database connection, and is given the few settings the
-rules read. It talks over its stdin and stdout (framed pickles, one request and one answer at a time), so no
-multiprocessing resource tracker process is started either. It costs about a second to start, hence the row
+Django up from the same settings module, never opens a database connection (it is given an in-memory SQLite
+one, so that PostgreSQL's driver is not loaded for nothing), and is given the few settings the rules read. It
+talks over its stdin and stdout (framed pickles, one request and one answer at a time), so no multiprocessing
+resource tracker process is started either. It costs about a second to start, hence the row
 threshold; this process does not wait for it, it prepares chunks itself until the worker says it is ready.
 """
 
@@ -141,7 +142,14 @@ class _Worker:
             [sys.executable, "-m", "onboarding.imports.parallel"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": path},
+            # It never opens a database connection, so it is not given the real one: without PostgreSQL's driver
+            # loaded it holds about 9 MB less.
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": module,
+                "PYTHONPATH": path,
+                "DATABASE_URL": "sqlite://:memory:",
+            },
         )
         self.busy, self.started = False, False
         # Small: it fits the pipe's buffer, so this does not wait for the worker to start.
