@@ -823,8 +823,8 @@ def stages_markdown(stages: dict) -> str:
     floor = stages["floor"]
     lines.append("")
     lines.append(
-        f"Floor: the staged records and events copied by the database alone into twins ({floor['indexes']} indexes"
-        " on the two tables, twins included):"
+        f"Floor: the staged records and events copied by the database alone into empty twins with the same "
+        f"{floor['indexes']} indexes (the two tables together), in one transaction:"
     )
     for label, figures in floor.items():
         if label != "indexes":
