@@ -67,12 +67,14 @@ def prepared_chunks(
         for chunk in chunks:
             yield len(chunk), _pickled(preparer, chunk)
         return
-    pool = [_Worker(headers, mapping) for _ in range(workers)]
-    for worker in pool:
-        worker.ready(wait=START_WAIT_SECONDS)
+    pool: list[_Worker] = []
     # In file order: [rows, pickled chunk, or the worker preparing it].
     pending: deque[list[Any]] = deque()
     try:
+        for _ in range(workers):
+            pool.append(_Worker(headers, mapping))
+        for worker in pool:
+            worker.ready(wait=START_WAIT_SECONDS)
         for chunk in chunks:
             idle = next((w for w in pool if not w.busy and w.ready()), None)
             if idle:
