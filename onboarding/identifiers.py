@@ -61,8 +61,8 @@ def name_words(value: str | None) -> tuple[str, ...]:
     return tuple(re.findall(r"[A-ZÑ&]+", text))
 
 
-def _without_particles(words: tuple[str, ...], skipped: frozenset[str] = PARTICLES) -> tuple[str, ...] | list[str]:
-    kept = [w for w in words if w not in skipped]
+def _without_particles(words: tuple[str, ...], skipped: frozenset[str] = PARTICLES) -> tuple[str, ...]:
+    kept = tuple(w for w in words if w not in skipped)
     return kept or words
 
 
@@ -91,7 +91,7 @@ def _surname_readings(last_names: tuple[str, ...]) -> tuple[tuple[str, str], ...
 def _surname_splits(last_names: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     for cut in range(1, len(last_names) + 1):
         paterno = _without_particles(last_names[:cut])
-        materno = _without_particles(last_names[cut:]) if cut < len(last_names) else []
+        materno = _without_particles(last_names[cut:]) if cut < len(last_names) else ()
         if all(w in PARTICLES for w in last_names[:cut]) and cut < len(last_names):
             continue
         yield paterno[0], (materno[0] if materno else "")
