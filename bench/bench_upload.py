@@ -1,16 +1,21 @@
-"""Upload staging benchmark: a realistic client CSV staged end to end through `services.uploads`, against
-django-import-export importing the same file (default settings, dry run).
+"""Upload staging benchmark: `manage.py import_clients` staging a realistic client CSV, measured whole, against
+django-import-export importing the same file (default settings, dry run), in the same run.
 
-    .venv/bin/python bench/bench_upload.py                          # SQLite: 10k, 100k, 300k + import-export 100k
+    .venv/bin/python bench/bench_upload.py                  # SQLite: ours 100k x3 and 10k x3, import-export 10k
     .venv/bin/python bench/bench_upload.py --database-url postgres://postgres@127.0.0.1:5432/onboarding_bench_uploads
-    .venv/bin/python bench/bench_upload.py --sizes 100000 --skip-import-export --write-results
+    .venv/bin/python bench/bench_upload.py --compare-rows 100000 --repeat 1     # import-export on 100k (~3-5 min)
+    .venv/bin/python bench/bench_upload.py --skip-import-export --stages        # + each stage alone, CPU per row
 
-Every measurement runs in a fresh process on a freshly migrated, empty database (the PostgreSQL database named in
-the URL is dropped and created again), so peak RSS (`getrusage`) is that of one staging only. A measurement
-covers what a user waits for: upload_receive (hash, store, detect encoding/delimiter/header, count rows) plus
-upload_map_columns → upload_stage (parse, normalise, validate, dedupe, insert records, one audit event per
-record). django-import-export needs `pip install django-import-export` in the venv; it is not a dependency of
-the project.
+Every run is a fresh process on a freshly migrated, empty database (the PostgreSQL database named in the URL is
+dropped and created again). Each tool runs as a whole process under `/usr/bin/time -v`: wall and CPU seconds
+(Django's start-up included, for both), and its "maximum resident set size", which is that of the largest single
+process; the process tree's summed RSS (the staging process and its validation worker together) is sampled every
+20 ms beside it. Ours: upload_receive (hash, store, detect encoding/delimiter/header, count rows) plus
+upload_map_columns -> upload_stage (parse, normalise, validate, dedupe, insert records, one audit event per
+record). Wall times depend on the machine's load (printed with each run); CPU seconds and memory much less.
+
+django-import-export is not a dependency of the project: `.venv/bin/pip install django-import-export` (4.4.3 was
+measured) to compare; without it the comparison is skipped with a message.
 """
 
 import argparse
@@ -18,7 +23,10 @@ import datetime
 import json
 import os
 import random
+import re
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -274,61 +282,6 @@ def _cpu_s(who: int = resource.RUSAGE_SELF) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def worker_ours(csv_path: str, database_url: str, media: str) -> dict:
-    _django(database_url)
-    from django.conf import settings
-    from django.core.files import File
-
-    import onboarding.services.uploads as uploads
-
-    settings.MEDIA_ROOT = media
-    user = _user()
-    baseline = _rss_mb()
-    phases = {"prepare": 0.0, "store": 0.0, "audit": 0.0}
-
-    def timed(name, func):
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                phases[name] += time.perf_counter() - start
-
-        return wrapper
-
-    uploads._prepare_rows = timed("prepare", uploads._prepare_rows)
-    uploads._store_rows = timed("store", uploads._store_rows)
-    uploads.audit_events_write = timed("audit", uploads.audit_events_write)
-    cpu_start = _cpu_s()
-    start = time.perf_counter()
-    with open(csv_path, "rb") as handle:
-        upload = uploads.upload_receive(actor=user, file=File(handle, name=Path(csv_path).name))
-    received = time.perf_counter()
-    upload = uploads.upload_map_columns(actor=user, upload_id=upload.pk, mapping=upload.mapping, background=False)
-    done = time.perf_counter()
-    assert upload.status == "staged", upload.error_message
-    return {
-        "rows": upload.row_count,
-        "seconds": done - start,
-        "receive_s": received - start,
-        "stage_s": done - received,
-        "prepare_s": phases["prepare"],
-        "insert_s": phases["store"] - phases["audit"],
-        "audit_s": phases["audit"],
-        "rows_per_s": upload.row_count / (done - start),
-        "peak_rss_mb": _rss_mb(),
-        "baseline_rss_mb": baseline,
-        # The validation workers (imports.parallel) are child processes: their CPU and the largest one's peak RSS.
-        "cpu_s": _cpu_s() - cpu_start + _cpu_s(resource.RUSAGE_CHILDREN),
-        "worker_peak_rss_mb": _rss_mb(resource.RUSAGE_CHILDREN),
-        "load_avg": os.getloadavg()[0],
-        "ready": upload.ready_count,
-        "errors": upload.error_count,
-        "warnings": upload.warning_count,
-        "duplicates": upload.duplicate_count,
-    }
-
-
 def worker_import_export(csv_path: str, database_url: str, media: str) -> dict:
     _django(database_url)
     import tablib
@@ -413,127 +366,469 @@ def worker_import_export(csv_path: str, database_url: str, media: str) -> dict:
     }
 
 
+def worker_stages(csv_path: str, database_url: str, media: str) -> dict:
+    """Each stage of a staging alone, in one process (no workers), timed as CPU seconds per row: what each costs,
+    apart from the others and from the machine's load. The stages are the pipeline's own functions, run in the
+    order staging runs them; the database ones inside one transaction on a fresh database, as staging does."""
+    _django(database_url)
+    import pickle
+
+    from django.conf import settings
+    from django.core.files import File
+    from django.db import transaction
+
+    from onboarding.imports import pipeline
+    from onboarding.imports.readers import iter_rows
+    from onboarding.imports.store import (
+        IdReserver,
+        RecordInserter,
+        StagedRow,
+        bulk_write_cache,
+        encode_row,
+        mark_duplicates,
+    )
+    from onboarding.models import AuditAction, Upload, UploadStatus
+    from onboarding.services import audit
+    from onboarding.services.audit import EventSpec, audit_events_write
+    from onboarding.services.uploads import CHUNK_ROWS, _file_info, upload_receive
+
+    settings.MEDIA_ROOT = media
+    user = _user()
+    cpu: dict[str, float] = {}
+
+    def clock(stage: str, start: float) -> float:
+        now = time.process_time()
+        cpu[stage] = cpu.get(stage, 0.0) + now - start
+        return now
+
+    with open(csv_path, "rb") as handle:
+        upload = upload_receive(actor=user, file=File(handle, name=Path(csv_path).name))
+    Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.STAGING, mapped_by=user)
+    upload.refresh_from_db()
+    info = _file_info(upload)
+    with upload.file.open("rb") as stored:
+        start = time.process_time()
+        rows = list(iter_rows(stored, info))
+        start = clock("read", start)
+    validate = pipeline.validate_record
+    pipeline.validate_record = lambda values: []  # normalising alone
+    preparer = pipeline.RowPreparer(upload.headers, upload.mapping)
+    prepared = [(number, preparer.prepare(cells)) for number, cells in rows]
+    start = clock("normalise", start)
+    pipeline.validate_record = validate
+    for _number, (values, _problems, _source) in prepared:
+        validate(values)
+    start = clock("validate", start)
+    preparer = pipeline.RowPreparer(upload.headers, upload.mapping)
+    prepared = [(number, preparer.prepare(cells)) for number, cells in rows]
+    start = time.process_time()
+    encoded = [(number, encode_row(number, *parts)) for number, parts in prepared]
+    start = clock("encode", start)
+    del prepared, rows
+    chunks = [pickle.dumps(encoded[i : i + CHUNK_ROWS]) for i in range(0, len(encoded), CHUNK_ROWS)]
+    chunks = [pickle.loads(chunk) for chunk in chunks]  # noqa: S301 - written just above
+    start = clock("spool", start)
+    del encoded
+    ids = []
+    with bulk_write_cache(), transaction.atomic(durable=True):
+        reserver, inserter = IdReserver(), RecordInserter(upload=upload)
+        start = time.process_time()
+        for chunk in chunks:
+            staged = [StagedRow(*item) for item in chunk]
+            for row, pk in zip(staged, reserver.take(len(staged)), strict=True):
+                row.id = pk
+            start = clock("ids", start)
+            mark_duplicates(staged, upload_id=upload.pk)
+            start = clock("duplicates", start)
+            inserter.insert(staged)
+            start = clock("insert", start)
+            ids += [(row.id, row.source_row) for row in staged]
+        rows_insert = audit.rows_insert
+
+        def timed_insert(*args, **kwargs):
+            begun = time.process_time()
+            rows_insert(*args, **kwargs)
+            clock("audit insert", begun)
+            cpu["audit hash"] = cpu.get("audit hash", 0.0) - (time.process_time() - begun)
+
+        audit.rows_insert = timed_insert
+        for i in range(0, len(ids), CHUNK_ROWS):
+            begun = time.process_time()
+            events = [
+                EventSpec(
+                    AuditAction.RECORD_CREATED,
+                    record_id=pk,
+                    upload_id=upload.pk,
+                    changes={"source": "upload", "row": row, "mapped_by": user.username},
+                )
+                for pk, row in ids[i : i + CHUNK_ROWS]
+            ]
+            audit_events_write(actor=user, events=events)
+            clock("audit hash", begun)
+        audit.rows_insert = rows_insert
+        start = time.process_time()
+    clock("commit", start)
+    return {"rows": len(ids), "cpu": cpu, "floor": insert_floor(), "load_avg": os.getloadavg()[0]}
+
+
+def insert_floor() -> dict:
+    """The database alone: the staged records and their events copied into empty twins (same columns, constraints
+    and indexes) in one transaction, by `INSERT INTO twin SELECT ... ORDER BY id`: the same rows, in the key order
+    staging inserts them, on a connection set up as staging's, with no Python in between. On SQLite also as the
+    issue measured it (no ORDER BY, foreign keys off, as the sqlite3 shell runs): SQLite's transfer optimisation
+    then copies whole b-trees, index entries already sorted, which no INSERT of new rows can do."""
+    from django.db import connection, transaction
+
+    from onboarding.imports.store import bulk_write_cache
+
+    tables = {"onboarding_clientrecord": "id", "onboarding_auditevent": "seq"}
+    sqlite = connection.vendor == "sqlite"
+    variants = {"key order, as staging": True}
+    if sqlite:
+        variants["no ORDER BY, foreign keys off (transfer optimisation)"] = False
+    floor = {}
+    with connection.cursor() as cursor, bulk_write_cache():
+        for label, ordered in variants.items():
+            for table in tables:
+                _twin(cursor, table, sqlite)
+            if sqlite and not ordered:
+                cursor.execute("PRAGMA foreign_keys = OFF")
+            wall, cpu = time.perf_counter(), time.process_time()
+            with transaction.atomic():
+                for table, key in tables.items():
+                    order = f" ORDER BY {key}" if ordered else ""
+                    cursor.execute(f"INSERT INTO twin_{table} SELECT * FROM {table}{order}")  # noqa: S608 - ours
+            floor[label] = {"seconds": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+            if sqlite:
+                cursor.execute("PRAGMA foreign_keys = ON")
+        for table in tables:
+            cursor.execute(f"DROP TABLE twin_{table}")
+        cursor.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name IN (%s, %s)"
+            if sqlite
+            else "SELECT COUNT(*) FROM pg_indexes WHERE tablename IN (%s, %s)",
+            list(tables),
+        )
+        floor["indexes"] = cursor.fetchone()[0]
+    return floor
+
+
+def _twin(cursor, table: str, sqlite: bool) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS twin_{table}")
+    if not sqlite:
+        cursor.execute(f"CREATE TABLE twin_{table} (LIKE {table} INCLUDING ALL)")
+        return
+    cursor.execute("SELECT sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL ORDER BY type DESC", [table])
+    for (sql,) in cursor.fetchall():
+        sql = sql.replace(f'"{table}"', f'"twin_{table}"')
+        cursor.execute(sql.replace('INDEX "', 'INDEX "twin_', 1))
+
+
 # -- orchestration -----------------------------------------------------------------------------------------------
 
 
+_TEMPLATES: dict[str, str] = {}
+
+
 def fresh_database(database_url: str | None, label: str) -> str:
-    """An empty, migrated database: a new SQLite file, or the PostgreSQL database of the URL dropped and created."""
-    if not database_url or database_url.startswith("sqlite"):
-        path = CACHE_DIR / f"bench-{label}.sqlite3"
+    """An empty, migrated database with the bench user: a copy of a SQLite file (named after this process, so
+    benches of several checkouts do not share it), or the PostgreSQL database of the URL dropped and created
+    again. Migrated once per bench, into a template that each run copies."""
+    sqlite = not database_url or database_url.startswith("sqlite")
+    key = database_url or "sqlite"
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = _template(database_url, sqlite)
+    template = _TEMPLATES[key]
+    if sqlite:
+        path = CACHE_DIR / f"bench-{os.getpid()}-{label}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    _pg_create(database_url, template=template)
+    return database_url
+
+
+def _template(database_url: str | None, sqlite: bool) -> str:
+    if sqlite:
+        path = CACHE_DIR / f"bench-{os.getpid()}-template.sqlite3"
+        drop_database(f"sqlite:///{path}")
         url = f"sqlite:///{path}"
     else:
-        from urllib.parse import urlparse
-
-        import psycopg
-
-        parsed = urlparse(database_url)
-        name = parsed.path.lstrip("/")
-        admin = parsed._replace(path="/postgres").geturl()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = database_url
+        url = _pg_create(database_url, suffix="_template")
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run(
         [sys.executable, str(BASE_DIR / "manage.py"), "migrate", "-v", "0"], check=True, env=env, cwd=BASE_DIR
     )
-    return url
+    subprocess.run([sys.executable, __file__, "--worker", "setup", "--database-url", url], check=True, cwd=BASE_DIR)
+    if sqlite:
+        import sqlite3
+
+        with sqlite3.connect(path) as db:  # the WAL folded into the file, so that a copy of the file is whole
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return str(path)
+    return url.rsplit("/", 1)[1]
+
+
+def _pg_create(database_url: str, *, suffix: str = "", template: str = "", drop_only: bool = False) -> str:
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    parsed = urlparse(database_url)
+    name = parsed.path.lstrip("/") + suffix
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return parsed._replace(path=f"/{name}").geturl()
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{url.removeprefix('sqlite:///')}{suffix}").unlink(missing_ok=True)
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants, from /proc."""
+    found = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                for child in children.read().split():
+                    found += _tree(int(child))
+    except OSError:
+        pass
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def timed_process(command: list[str], env: dict) -> dict:
+    """Run a command as `/usr/bin/time -v` does and read its figures (wall and CPU seconds, maximum resident set
+    size: that of the largest single process); meanwhile, every 20 ms, the summed RSS of the command's whole
+    process tree (the staging process and its validation worker together)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        have_time = Path("/usr/bin/time").exists()
+        wrapped = ["/usr/bin/time", "-v", "-o", report.name, *command] if have_time else command
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        process = subprocess.Popen(wrapped, env=env, cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        tree_peak, processes = 0, 0
+        while process.poll() is None:
+            pids = _tree(process.pid)[1:] if have_time else _tree(process.pid)
+            total = sum(_rss_kb(pid) for pid in pids)
+            if total > tree_peak:
+                tree_peak, processes = total, len(pids)
+            time.sleep(0.02)
+        wall = time.perf_counter() - started
+        out, err = process.communicate()
+        if process.returncode:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{err.decode()[-3000:]}")
+        figures = {"stdout": out.decode(), "tree_rss_mb": tree_peak / 1024, "processes": processes}
+        if have_time:
+            text = report.read()
+
+            def field(label: str) -> str:
+                return next(line.split(": ", 1)[1] for line in text.splitlines() if line.strip().startswith(label))
+
+            clock = [float(part) for part in field("Elapsed (wall clock) time").split(":")]
+            figures |= {
+                "seconds": sum(part * 60**i for i, part in enumerate(reversed(clock))),
+                "cpu_s": float(field("User time")) + float(field("System time")),
+                "max_rss_mb": int(field("Maximum resident set size")) / 1024,
+            }
+        else:
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            figures |= {
+                "seconds": wall,
+                "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+                "max_rss_mb": after.ru_maxrss / 1024,
+            }
+    return figures
+
+
+def run_command(csv_path: Path, database_url: str, label: str) -> dict:
+    """`manage.py import_clients` on a fresh database, measured whole: Django's start-up, receiving, staging."""
+    url = fresh_database(database_url, label)
+    media = tempfile.mkdtemp(prefix="bench-media-")
+    env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": media}
+    load = os.getloadavg()[0]
+    try:
+        figures = timed_process(
+            [sys.executable, str(BASE_DIR / "manage.py"), "import_clients", str(csv_path), "--user", "bench"], env
+        )
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
+    counts = dict(re.findall(r"(\w+): (\d+)", figures.pop("stdout")))
+    if database_url.startswith("sqlite") or not database_url:
+        drop_database(url)
+    return {"load_avg": load, **figures, **{k: int(v) for k, v in counts.items() if k != "upload"}}
+
+
+def run_import_export(csv_path: Path, database_url: str) -> dict:
+    """django-import-export on the same file, in a process of its own, measured the same way."""
+    url = fresh_database(database_url, "import-export")
+    media = tempfile.mkdtemp(prefix="bench-media-")
+    load = os.getloadavg()[0]
+    command = [sys.executable, __file__, "--worker", "import_export", "--csv", str(csv_path)]
+    try:
+        figures = timed_process([*command, "--database-url", url, "--media", media], dict(os.environ))
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
+    inner = json.loads(figures.pop("stdout").strip().splitlines()[-1])
+    if database_url.startswith("sqlite") or not database_url:
+        drop_database(url)
+    return {**inner, "load_avg": load, **figures, "import_s": inner["seconds"]}
 
 
 def run_worker(kind: str, csv_path: Path, database_url: str) -> dict:
     media = tempfile.mkdtemp(prefix="bench-media-")
-    command = [
-        sys.executable,
-        __file__,
-        "--worker",
-        kind,
-        "--csv",
-        str(csv_path),
-        "--database-url",
-        database_url,
-        "--media",
-        media,
-    ]
-    output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=BASE_DIR).stdout
+    command = [sys.executable, __file__, "--worker", kind, "--csv", str(csv_path), "--database-url", database_url]
+    try:
+        output = subprocess.run(
+            [*command, "--media", media], check=True, capture_output=True, text=True, cwd=BASE_DIR
+        ).stdout
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
     return json.loads(output.strip().splitlines()[-1])
+
+
+def import_export_missing() -> bool:
+    found = subprocess.run([sys.executable, "-c", "import import_export"], capture_output=True, cwd=BASE_DIR)
+    return found.returncode != 0
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,100000,300000", help="row counts to stage (comma separated)")
-    parser.add_argument("--compare-rows", type=int, default=100_000, help="rows for the django-import-export run")
+    parser.add_argument("--sizes", default="100000", help="row counts to stage (comma separated)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of ours per size, medians reported (0: none, e.g. with --stages)"
+    )
+    parser.add_argument(
+        "--compare-rows", type=int, default=10_000, help="rows for the django-import-export comparison (10,000: ~1 min)"
+    )
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (default: a fresh SQLite file)")
     parser.add_argument("--skip-import-export", action="store_true")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per size; the fastest is reported")
+    parser.add_argument("--stages", action="store_true", help="also time each stage alone (CPU seconds per row)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     parser.add_argument("--media", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker == "setup":
+        _django(args.database_url)
+        _user()
+        return
     if args.worker:
-        func = worker_ours if args.worker == "ours" else worker_import_export
+        func = {"stages": worker_stages, "import_export": worker_import_export}[args.worker]
         print(json.dumps(func(args.csv, args.database_url, args.media)))
         return
     backend = "postgresql" if args.database_url.startswith("postgres") else "sqlite"
+    print(f"{backend}, {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
     results = []
-    for size in [int(s) for s in args.sizes.split(",") if s]:
-        path = generate_csv(size)
-        runs = []
-        for _ in range(args.repeat):
-            url = fresh_database(args.database_url, f"ours-{size}")
-            runs.append(run_worker("ours", path, url))
-        best = min(runs, key=lambda r: r["seconds"])
-        results.append({"tool": "ours", "backend": backend, "file_mb": path.stat().st_size / 1e6, **best})
-        print(json.dumps(results[-1]), flush=True)
-    if not args.skip_import_export:
-        path = generate_csv(args.compare_rows)
-        url = fresh_database(args.database_url, "import-export")
-        results.append(
-            {
-                "tool": "django-import-export",
-                "backend": backend,
-                "file_mb": path.stat().st_size / 1e6,
-                **run_worker("import_export", path, url),
-            }
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    compare = not args.skip_import_export
+    if compare and import_export_missing():
+        print(
+            "django-import-export is not installed, so it is not compared (it is not a dependency of the project; "
+            "to compare, install it where this Python finds it: `.venv/bin/pip install django-import-export`)",
+            flush=True,
         )
-        print(json.dumps(results[-1]), flush=True)
+        compare = False
+    if compare and args.compare_rows not in sizes:
+        sizes.append(args.compare_rows)
+    for size in sizes if args.repeat else []:
+        path = generate_csv(size)
+        runs = [run_command(path, args.database_url, f"ours-{size}") for _ in range(args.repeat)]
+        for run in runs:
+            print(json.dumps({"tool": "ours", "rows_in_file": size, **run}), flush=True)
+        summary = {key: _median(runs, key) for key in ("seconds", "cpu_s", "max_rss_mb", "tree_rss_mb", "load_avg")}
+        results.append({"tool": "ours", "backend": backend, "runs": len(runs), **runs[0], **summary})
+    if compare:
+        path = generate_csv(args.compare_rows)
+        theirs = run_import_export(path, args.database_url)
+        print(json.dumps({"tool": "django-import-export", **theirs}), flush=True)
+        results.append({"tool": "django-import-export", "backend": backend, "runs": 1, **theirs})
     print()
     print(markdown(results, args.compare_rows))
+    if args.stages:
+        path = generate_csv(max(sizes))
+        url = fresh_database(args.database_url, "stages")
+        stages = run_worker("stages", path, url)
+        drop_database(url)
+        print()
+        print(stages_markdown(stages))
+    for key, template in _TEMPLATES.items():
+        if key == "sqlite":
+            drop_database(f"sqlite:///{template}")
+        else:
+            _pg_create(key, suffix="_template", drop_only=True)
 
 
 def markdown(results: list[dict], compare_rows: int) -> str:
-    """The results as the table in bench/RESULTS.md."""
+    """The results as the table in bench/RESULTS.md: whole processes, medians of `runs`."""
     lines = [
-        "| tool | database | rows | seconds | rows/s | read+validate s | insert s | audit s | peak RSS MB "
-        "| worker RSS MB | CPU s | ready / errors / duplicates |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| tool | database | rows | runs | seconds (median) | CPU s | max RSS MB (time -v) | process tree RSS MB "
+        "| load avg | outcome |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         if r["tool"] == "ours":
-            counts = f"{r['ready']:,} / {r['errors']:,} / {r['duplicates']:,}"
-            phases = f"{r['receive_s'] + r['prepare_s']:.1f} | {r['insert_s']:.1f} | {r['audit_s']:.1f}"
-            extra = f"{r['worker_peak_rss_mb']:.0f} | {r['cpu_s']:.1f}"
+            outcome = f"{r['ready']:,} ready / {r['errors']:,} errors / {r['duplicates']:,} duplicates"
         else:
-            counts = (
+            outcome = (
                 f"{r['totals'].get('new', 0):,} new / {r['invalid_rows']:,} invalid / {r['row_errors']:,} "
-                "errors (dry run)"
+                f"errors (dry run; import_data alone {r['import_s']:.1f} s)"
             )
-            phases = "– | – | –"
-            extra = "– | –"
         lines.append(
-            f"| {r['tool']} | {r['backend']} | {r['rows']:,} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} "
-            f"| {phases} | {r['peak_rss_mb']:.0f} | {extra} | {counts} |"
+            f"| {r['tool']} | {r['backend']} | {r['rows']:,} | {r['runs']} | {r['seconds']:.1f} | {r['cpu_s']:.1f} "
+            f"| {r['max_rss_mb']:.0f} | {r['tree_rss_mb']:.0f} | {r['load_avg']:.1f} | {outcome} |"
         )
     ours = next((r for r in results if r["tool"] == "ours" and r["rows"] == compare_rows), None)
     theirs = next((r for r in results if r["tool"] != "ours"), None)
     if ours and theirs:
         lines.append("")
         lines.append(
-            f"Speed ratio at {compare_rows:,} rows: **{theirs['seconds'] / ours['seconds']:.1f}×** "
-            f"(django-import-export {theirs['seconds']:.0f} s / ours {ours['seconds']:.1f} s); peak RSS "
-            f"{ours['peak_rss_mb']:.0f} MB vs {theirs['peak_rss_mb']:.0f} MB."
+            f"Same run, {compare_rows:,} rows, whole processes: **{theirs['seconds'] / ours['seconds']:.1f}× in wall "
+            f"time** (django-import-export {theirs['seconds']:.1f} s / ours {ours['seconds']:.1f} s, median of "
+            f"{ours['runs']}), **{theirs['cpu_s'] / ours['cpu_s']:.1f}× in CPU time** ({theirs['cpu_s']:.1f} s / "
+            f"{ours['cpu_s']:.1f} s)."
         )
+    return "\n".join(lines)
+
+
+def stages_markdown(stages: dict) -> str:
+    rows = stages["rows"]
+    total = sum(stages["cpu"].values())
+    lines = [f"{rows:,} rows, one process, load average {stages['load_avg']:.1f}", "", "| stage | CPU s | µs per row |"]
+    lines.append("|---|---:|---:|")
+    for stage, seconds in stages["cpu"].items():
+        lines.append(f"| {stage} | {seconds:.2f} | {seconds / rows * 1e6:.0f} |")
+    lines.append(f"| **all** | {total:.2f} | {total / rows * 1e6:.0f} |")
+    floor = stages["floor"]
+    lines.append("")
+    lines.append(
+        f"Floor: the staged records and events copied by the database alone into empty twins with the same "
+        f"{floor['indexes']} indexes (the two tables together), in one transaction:"
+    )
+    for label, figures in floor.items():
+        if label != "indexes":
+            lines.append(f"- {label}: {figures['seconds']:.2f} s wall, {figures['cpu_s']:.2f} CPU s of this process")
     return "\n".join(lines)
 
 

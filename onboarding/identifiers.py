@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 VOWELS = frozenset("AEIOU")
 # Words skipped in names (SAT rule 8, RENAPO 6.1.3): prepositions, conjunctions, articles and contractions.
@@ -48,15 +49,21 @@ class Mismatch:
     expected: str
 
 
-def name_words(value: str | None) -> list[str]:
+# Names repeat from row to row of a file (a few hundred given names and surnames make most of them): each word
+# list and each reading of a surname or given name is worked out once, for up to this many distinct values.
+CACHED_NAMES = 4096
+
+
+@lru_cache(maxsize=CACHED_NAMES)
+def name_words(value: str | None) -> tuple[str, ...]:
     """Upper-case words of a name, accents dropped (Ñ kept), punctuation and digits as separators."""
     text = unicodedata.normalize("NFD", (value or "").upper().replace("Ñ", "\0"))
     text = "".join(c for c in text if not unicodedata.combining(c)).replace("\0", "Ñ")
-    return re.findall(r"[A-ZÑ&]+", text)
+    return tuple(re.findall(r"[A-ZÑ&]+", text))
 
 
-def _without_particles(words: list[str], skipped: frozenset[str] = PARTICLES) -> list[str]:
-    kept = [w for w in words if w not in skipped]
+def _without_particles(words: tuple[str, ...], skipped: frozenset[str] = PARTICLES) -> tuple[str, ...]:
+    kept = tuple(w for w in words if w not in skipped)
     return kept or words
 
 
@@ -68,18 +75,24 @@ def _inner(word: str, vowels: bool) -> str:
     return "X"
 
 
-def _given_readings(given: list[str]) -> Iterator[str]:
+@lru_cache(maxsize=CACHED_NAMES)
+def _given_readings(given: tuple[str, ...]) -> tuple[str, ...]:
     words = _without_particles(given)
-    yield words[0]
     if len(words) > 1 and words[0] in SKIPPED_GIVEN:
-        yield words[1]
+        return words[0], words[1]
+    return (words[0],)
 
 
-def _surname_readings(last_names: list[str]) -> Iterator[tuple[str, str]]:
+@lru_cache(maxsize=CACHED_NAMES)
+def _surname_readings(last_names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(paterno, materno) for every split of the joined last names, particles left out of each part."""
+    return tuple(_surname_splits(last_names))
+
+
+def _surname_splits(last_names: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     for cut in range(1, len(last_names) + 1):
         paterno = _without_particles(last_names[:cut])
-        materno = _without_particles(last_names[cut:]) if cut < len(last_names) else []
+        materno = _without_particles(last_names[cut:]) if cut < len(last_names) else ()
         if all(w in PARTICLES for w in last_names[:cut]) and cut < len(last_names):
             continue
         yield paterno[0], (materno[0] if materno else "")
@@ -126,7 +139,7 @@ def rfc_company_letters(legal_name: str) -> set[str]:
 def _person_readings(
     given_names: Iterable[str | None], paterno: str | None, materno: str | None
 ) -> Iterator[tuple[str, str, str]]:
-    given = [w for part in given_names for w in name_words(part)]
+    given = tuple(w for part in given_names for w in name_words(part))
     paterno_words, materno_words = name_words(paterno), name_words(materno)
     if not given or not (paterno_words or materno_words):
         return
