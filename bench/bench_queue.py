@@ -250,7 +250,8 @@ def make_record(i, rng, entry, uploads, statuses, now, person_identifiers, compa
         record = ClientRecord(
             client_type="individual",
             name=given.title(),
-            last_name=f"{paterno.title()} {materno.title()}",
+            apellido_paterno=paterno.title(),
+            apellido_materno=materno.title(),
             birth_date=birth,
             rfc=rfc,
             curp=curp,

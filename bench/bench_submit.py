@@ -150,7 +150,9 @@ def main() -> None:
         ClientRecordFactory.build(created_by=entry, updated_by=entry, status=RecordStatus.APPROVED)
         for _ in range(args.records)
     ]
-    fields = [f.attname for f in ClientRecord._meta.concrete_fields if f.attname not in ("id", "uuid")]
+    fields = [
+        f.attname for f in ClientRecord._meta.concrete_fields if f.attname not in ("id", "uuid") and not f.generated
+    ]
     items = [record_to_item(r) for r in template]
     size = settings.ARTU_BATCH_SIZE
     plain_batches = [items[start : start + size] for start in range(0, len(items), size)]

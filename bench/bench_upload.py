@@ -317,8 +317,8 @@ def worker_import_export(csv_path: str, database_url: str, media: str) -> dict:
         external_id = fields.Field("external_id", "Número de cliente")
         client_type = fields.Field("client_type", "Tipo de persona", widget=TypeWidget())
         name = fields.Field("name", "Nombre(s)")
-        last_name = fields.Field("last_name", "Apellido paterno")
-        middle_name = fields.Field("middle_name", "Apellido materno")
+        apellido_paterno = fields.Field("apellido_paterno", "Apellido paterno")
+        apellido_materno = fields.Field("apellido_materno", "Apellido materno")
         birth_date = fields.Field("birth_date", "Fecha de nacimiento", widget=DayFirstDateWidget())
         nationalities = fields.Field("nationalities", "Nacionalidad")
         rfc = fields.Field("rfc", "RFC")
@@ -335,8 +335,8 @@ def worker_import_export(csv_path: str, database_url: str, media: str) -> dict:
                 "external_id",
                 "client_type",
                 "name",
-                "last_name",
-                "middle_name",
+                "apellido_paterno",
+                "apellido_materno",
                 "birth_date",
                 "nationalities",
                 "rfc",
