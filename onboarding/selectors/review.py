@@ -99,8 +99,11 @@ def review_queue_filter(
         qs = qs.filter(created_at__gte=_start_of_day(date_from))
     if date_to:
         qs = qs.filter(created_at__lt=_start_of_day(date_to + datetime.timedelta(days=1)))
-    for term in q.split()[:MAX_SEARCH_TERMS]:
-        qs = qs.filter(_search_term(term))
+    if terms := q.split()[:MAX_SEARCH_TERMS]:
+        # One subquery for every term: the database finds the matching ids from the narrow search index (a covering
+        # index on SQLite, trigrams on PostgreSQL; migration 0021) rather than from the wide rows, then reads only
+        # the rows it needs for the counts and the page.
+        qs = qs.filter(pk__in=ClientRecord.objects.filter(*map(_search_term, terms)).values("pk"))
     return qs
 
 
