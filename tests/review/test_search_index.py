@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_the_search_finds_its_ids_in_the_search_index():
     ClientRecordFactory.create_batch(3)
     ids = review_queue_filter(q="sofia olvera").query.where.children[-1].rhs  # the subquery of matching ids
-    sql, params = ids.query.sql_with_params() if hasattr(ids, "query") else ids.sql_with_params()
+    sql, params = ids.sql_with_params()
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             plan = " ".join(str(row) for row in cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall())
